@@ -1,0 +1,56 @@
+# Makefile — a thin wrapper over Meson + Ninja for the README's commands.
+#   make demo        install what is missing, build, run examples/tour
+#   make test        build and run every test; ends with "N passed, N failed"
+#   make test-asan   the whole suite under AddressSanitizer + UBSan
+#   make bench       benchmarks against Go, asyncio and uvloop
+#   make CC=clang test   the same with clang (each compiler has its build dir)
+
+CC ?= cc
+BUILD ?= build/$(notdir $(CC))
+ASAN_BUILD ?= build/asan-$(notdir $(CC))
+BENCH_BUILD ?= build/release-$(notdir $(CC))
+
+.PHONY: all deps build demo test test-asan bench install clean
+
+all: build
+
+deps:
+	@scripts/install-deps --check >/dev/null 2>&1 || scripts/install-deps
+
+$(BUILD)/build.ninja:
+	@$(MAKE) --no-print-directory deps
+	CC=$(CC) meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	$(BUILD)/examples/tour
+
+test: build
+	scripts/run-tests $(BUILD)
+
+$(ASAN_BUILD)/build.ninja:
+	@$(MAKE) --no-print-directory deps
+	CC=$(CC) meson setup $(ASAN_BUILD) --buildtype=debug \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    scripts/run-tests $(ASAN_BUILD)
+
+$(BENCH_BUILD)/build.ninja:
+	@$(MAKE) --no-print-directory deps
+	CC=$(CC) meson setup $(BENCH_BUILD) --buildtype=release
+
+bench: deps $(BENCH_BUILD)/build.ninja
+	ninja -C $(BENCH_BUILD)
+	bench/run $(BENCH_BUILD)
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf build

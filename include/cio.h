@@ -1,0 +1,20 @@
+/* cio.h — Python asyncio's programming model in C. One header for all. */
+#ifndef CIO_H
+#define CIO_H
+
+#include "cio/base.h"
+#include "cio/error.h"
+#include "cio/loop.h"
+#include "cio/task.h"
+#include "cio/time.h"
+#include "cio/scope.h"
+#include "cio/group.h"
+#include "cio/gather.h"
+#include "cio/lock.h"
+#include "cio/semaphore.h"
+#include "cio/event.h"
+#include "cio/condition.h"
+#include "cio/barrier.h"
+#include "cio/queue.h"
+
+#endif

@@ -1,0 +1,25 @@
+/* cio/error.h — error codes.
+ *
+ * Every fallible cio call returns an int: >= 0 on success (a count where
+ * useful), a negative errno on failure. cio never sets the global errno as
+ * its way of reporting. The codes below are cio's own, for conditions no
+ * errno names; they are negative too and live above the errno range.
+ */
+#ifndef CIO_ERROR_H
+#define CIO_ERROR_H
+
+#include "base.h"
+
+enum {
+    CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
+};
+
+/* A short English description of any code cio returns (negative errno or
+ * CIO_E*). Never NULL; unknown codes get a generic text. Never blocks. */
+const char *cio_strerror(int code);
+
+/* The symbolic name of a code, e.g. "ECANCELED" or "CIO_EBROKEN"; "OK" for
+ * codes >= 0. Never NULL. Never blocks. */
+const char *cio_errname(int code);
+
+#endif

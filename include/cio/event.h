@@ -1,0 +1,28 @@
+/* cio/event.h — asyncio.Event. */
+#ifndef CIO_EVENT_H
+#define CIO_EVENT_H
+
+#include "base.h"
+
+typedef struct cio_event {
+    cio_waitlist _waiters;
+    bool _set;
+} cio_event;
+
+/* Make an event, not set. Never blocks. */
+void cio_event_init(cio_event *e);
+
+/* Set the event and wake every waiter. Never blocks. */
+void cio_event_set(cio_event *e);
+
+/* Clear the event: later waits block until the next set. Never blocks. */
+void cio_event_clear(cio_event *e);
+
+bool cio_event_is_set(const cio_event *e);
+
+/* Wait until the event is set. Returns 0 (at once if it is set), or
+ * -ECANCELED. A waiter woken by set returns 0 even if cleared since.
+ * Blocks: a cancellation point. */
+CIO_MUST_CHECK int cio_event_wait(cio_event *e);
+
+#endif

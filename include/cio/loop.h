@@ -1,0 +1,74 @@
+/* cio/loop.h — the event loop: asyncio.run and the embedding API.
+ *
+ * A loop belongs to the thread that created it. It owns a run queue, the
+ * timers, one poller and a pool of task stacks. Tasks of one loop never run
+ * in parallel, so nothing inside a loop needs locks.
+ */
+#ifndef CIO_LOOP_H
+#define CIO_LOOP_H
+
+#include "base.h"
+
+typedef struct cio_loop_options {
+    /* Virtual clock (like trio's autojump clock): time starts at 0 and, when
+     * every task waits and nothing is ready, jumps to the next deadline.
+     * Timeout tests run instantly and deterministically. Default: off, or on
+     * when the environment sets CIO_VIRTUAL_CLOCK=1. */
+    bool virtual_clock;
+    /* Stack size for tasks that do not choose one; 0 means the default
+     * (CIO_DEFAULT_STACK_SIZE, or CIO_STACK_SIZE from the environment). */
+    size_t stack_size;
+    /* How many free stacks the loop keeps for reuse; 0 means the default
+     * (1024). Stacks beyond it are unmapped when released. */
+    size_t stack_pool_max;
+    /* Consecutive task switches allowed before the loop forces a pass through
+     * timers and the poller (fairness budget); 0 means the default (64). */
+    unsigned fairness_budget;
+} cio_loop_options;
+
+/* The default task stack: 128 KiB of address space, committed lazily, so a
+ * parked task costs only the pages it touched (usually one). */
+#define CIO_DEFAULT_STACK_SIZE (128u * 1024u)
+
+/* asyncio.run: make a loop, run main(arg) as a task named "main", and when it
+ * returns cancel and join every task still running, report failed tasks that
+ * were never joined, close the loop. Returns main's status, or a negative
+ * errno if the loop could not be made (-ENOMEM) or deadlocked (-EDEADLK:
+ * every task blocked with nothing left that could wake one). Must be called
+ * outside any task. */
+int cio_run(cio_task_fn *main, void *arg);
+
+/* cio_run with loop options (NULL: defaults). */
+int cio_run_with(const cio_loop_options *opts, cio_task_fn *main, void *arg);
+
+/* Make a loop for this thread; NULL if memory or descriptors run out (the
+ * reason is in errno) or the thread already has one. opts may be NULL. */
+cio_loop *cio_loop_create(const cio_loop_options *opts);
+
+/* Run the loop until task t has finished. Returns 0, or -EDEADLK when every
+ * task is blocked and nothing (timer, descriptor, other thread) can wake any:
+ * t would never finish. Call it from the loop's thread, outside any task. */
+CIO_MUST_CHECK int cio_loop_run_until(cio_loop *loop, cio_task *t);
+
+/* Close the loop: cancel every task still alive, run until they have all
+ * finished, report on stderr each task that failed and was never joined
+ * (asyncio's "Task exception was never retrieved"), free everything. Call
+ * it outside any task. */
+void cio_loop_close(cio_loop *loop);
+
+/* The loop of the calling thread, or NULL. */
+cio_loop *cio_loop_current(void);
+
+/* Counts of the loop's tasks, for tests and statistics. */
+typedef struct cio_loop_stats {
+    size_t live_tasks;      /* spawned and not yet finished */
+    size_t pooled_stacks;   /* free stacks kept for reuse */
+    size_t guarded_stacks;  /* stacks (all loops) with a guard page */
+    size_t unguarded_stacks;/* stacks (all loops) protected by a canary only */
+    uint64_t switches;      /* task switches so far */
+    uint64_t iterations;    /* passes through timers and poller */
+} cio_loop_stats;
+
+void cio_loop_get_stats(cio_loop *loop, cio_loop_stats *out);
+
+#endif

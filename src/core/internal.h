@@ -1,0 +1,187 @@
+/* internal.h — the core's private structures: task, loop, and the calls
+ * the layers above build on (park/wake, the scheduler, timers, done hooks).
+ */
+#ifndef CIO_CORE_INTERNAL_H
+#define CIO_CORE_INTERNAL_H
+
+#include <errno.h>
+
+#include "cio/base.h"
+#include "cio/loop.h"
+#include "cio/scope.h"
+#include "cio/task.h"
+#include "cio/time.h"
+#include "../arch/context.h"
+#include "../arch/sanitizer.h"
+#include "../arch/stack.h"
+#include "../poller/poller.h"
+#include "timer.h"
+
+enum cio_task_state {
+    CIO_TASK_NEW,       /* spawned, has not run yet */
+    CIO_TASK_READY,     /* on the run queue */
+    CIO_TASK_RUNNING,
+    CIO_TASK_PARKED,    /* waiting on a cio_waiter */
+    CIO_TASK_DONE,
+};
+
+/* Run when a task finishes (join, gather, wait, as_completed, groups). */
+typedef struct cio_done_hook {
+    struct cio_done_hook *prev, *next;
+    void (*fn)(struct cio_done_hook *hook, cio_task *t);
+    void *ctx;
+} cio_done_hook;
+
+struct cio_group;
+
+struct cio_task {
+    void *sp;                       /* saved stack pointer while switched out */
+    cio_loop *loop;
+    cio_task *rq_next;              /* run queue link */
+    cio_task *all_prev, *all_next;  /* the loop's list of unfreed tasks */
+    cio_task_fn *fn;
+    void *arg;
+    void *result;
+    int status;
+    uint8_t state;                  /* enum cio_task_state */
+    bool joining;                   /* someone is in cio_task_join on it */
+    bool free_when_done;            /* nobody holds the handle */
+    bool must_free;                 /* finished; the loop frees it */
+    bool retrieved;                 /* its status was seen (no report) */
+    cio_waiter *wait;               /* the wait it is parked on */
+    cio_scope *scope;               /* innermost open cancel scope */
+    cio_scope root;                 /* outermost scope: cio_task_cancel's */
+    cio_done_hook *hooks;
+    struct cio_group *group;
+    cio_task *group_prev, *group_next;
+    uint64_t id;
+    int64_t spawned_at;
+    cio_stack stack;
+    cio_san_ctx san;
+    char name[32];
+};
+
+struct cio_loop {
+    cio_task *current;              /* running task, NULL in the loop context */
+    cio_task *rq_head, *rq_tail;    /* run queue, FIFO */
+    void *sp;                       /* loop context's saved stack pointer */
+    cio_san_ctx san;
+    int64_t now;
+    bool virtual_clock;
+    bool closing;
+    unsigned budget, budget_max;    /* switches left before a poller pass */
+    cio_timer_heap timers;
+    cio_poller poller;
+    size_t stack_size;              /* default for tasks */
+    cio_task *pool;                 /* free stacks, linked by rq_next */
+    size_t pool_count, pool_max;
+    cio_task *all_head, *all_tail;  /* every unfreed task, spawn order */
+    size_t live;                    /* tasks not yet done */
+    cio_task *dead;                 /* finished, to free from the loop context */
+    uint64_t switches, iterations;
+    size_t refs;                    /* things outside that may wake the loop */
+};
+
+/* The calling thread's loop. */
+extern __thread cio_loop *cio_tls_loop;
+
+/* ---- scheduler (sched.c) ------------------------------------------------ */
+
+/* Put t at the tail of the run queue. */
+void cio_sched_ready(cio_task *t);
+
+/* The current task gives up the CPU; it has already recorded why (parked,
+ * ready again, or done). Returns when it is resumed. */
+void cio_sched_switch_away(cio_task *self);
+
+/* Loop context: run tasks, timers and the poller until stop(arg) is true.
+ * Returns 0, or -EDEADLK when nothing runnable remains and nothing can wake
+ * a task. */
+int cio_sched_run(cio_loop *L, bool (*stop)(cio_loop *, void *), void *arg);
+
+/* ---- waiting (wait.c) --------------------------------------------------- */
+
+enum cio_waiter_state {
+    CIO_WAITER_IDLE,
+    CIO_WAITER_PARKED,
+    CIO_WAITER_WOKEN,
+    CIO_WAITER_CANCELLED,
+    CIO_WAITER_TIMED_OUT,
+};
+
+void cio_waiter_init(cio_waiter *w);
+
+/* Park the current task on w (queued on list, if not NULL) until it is woken,
+ * the absolute deadline passes (CIO_NEVER: none) or the task is cancelled.
+ * Returns the waker's result, -ETIMEDOUT or -ECANCELED. A task whose scopes
+ * are already cancelled returns -ECANCELED without parking.
+ *
+ * The race rule: whichever comes first settles the wait. A wake-up that
+ * came first has handed its item/permit/lock over and the wait returns it
+ * (the cancellation is seen by the next blocking call); a cancellation or
+ * deadline that came first removes the waiter from its list, so a later
+ * wake-up goes to the next waiter. Nothing is ever lost. */
+int cio_wait_park(cio_waiter *w, cio_waitlist *list, int64_t deadline);
+
+/* Wake a parked waiter with result. Returns false (and does nothing) if it is
+ * no longer parked. */
+bool cio_wait_wake(cio_waiter *w, int result);
+
+/* The first parked waiter on list, or NULL. */
+static inline cio_waiter *cio_waitlist_first(cio_waitlist *l) { return l->head; }
+
+/* Wake the first waiter on list with result: true if there was one. */
+bool cio_waitlist_wake_first(cio_waitlist *l, int result);
+
+/* Wake every waiter on list with result; returns how many. */
+size_t cio_waitlist_wake_all(cio_waitlist *l, int result);
+
+void cio_waitlist_init(cio_waitlist *l);
+
+/* The check every blocking call makes even when it need not wait: 0, or
+ * -ECANCELED if the current task is cancelled, -EPERM outside a task. */
+int cio_wait_checkpoint(void);
+
+/* Settle t's wait as cancelled if it is parked inside a scope that is now
+ * cancelled (used by scopes and cio_task_cancel). */
+void cio_wait_interrupt(cio_task *t);
+
+/* ---- tasks (task.c) ------------------------------------------------------ */
+
+/* True if a blocking call by t now would return -ECANCELED. */
+bool cio_task_is_cancelled(const cio_task *t);
+
+/* Register / remove a hook run when t finishes (t must not be done). */
+void cio_task_hook_add(cio_task *t, cio_done_hook *h);
+void cio_task_hook_remove(cio_task *t, cio_done_hook *h);
+
+/* Spawn on loop L (the group code sets t->group before it can run). */
+int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
+                      const cio_task_opts *opts);
+
+/* Release a finished task's memory (its stack goes back to the pool). */
+void cio_task_free(cio_task *t);
+
+/* Unmap every pooled stack. */
+void cio_task_pool_drain(cio_loop *L);
+
+/* True if status counts as a failure (negative, and not a cancellation). */
+static inline bool cio_status_failed(int status)
+{
+    return status < 0 && status != -ECANCELED;
+}
+
+/* The running task, asserting there is one (blocking calls need it). */
+cio_task *cio_task_self(void);
+
+/* Called by groups when one of their children finishes. */
+void cio_group_child_done(struct cio_group *g, cio_task *t);
+
+/* Wait until *pending reaches 0 even if the caller is cancelled; the waiter
+ * w is woken by whoever drops *pending to 0. Returns -ECANCELED if the wait
+ * was interrupted by cancellation at least once, else 0. on_cancel(ctx) runs
+ * at the first interruption (e.g. to cancel the children being waited for). */
+int cio_wait_until_zero(cio_waiter *w, const size_t *pending,
+                        void (*on_cancel)(void *), void *ctx);
+
+#endif

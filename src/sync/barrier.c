@@ -1,0 +1,1 @@
+/* barrier.c — placeholder, being written. */

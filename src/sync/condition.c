@@ -1,0 +1,1 @@
+/* condition.c — placeholder, being written. */

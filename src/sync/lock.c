@@ -1,0 +1,1 @@
+/* lock.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* semaphore.c — placeholder, being written. */

@@ -1,0 +1,2 @@
+/* test_barrier.c — placeholder, being written. */
+#include <criterion/criterion.h>

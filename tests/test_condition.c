@@ -1,0 +1,2 @@
+/* test_condition.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_context.c — placeholder, being written. */
+#include <criterion/criterion.h>

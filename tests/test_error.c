@@ -1,0 +1,2 @@
+/* test_error.c — placeholder, being written. */
+#include <criterion/criterion.h>

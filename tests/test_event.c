@@ -1,0 +1,2 @@
+/* test_event.c — placeholder, being written. */
+#include <criterion/criterion.h>

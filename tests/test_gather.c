@@ -1,0 +1,2 @@
+/* test_gather.c — placeholder, being written. */
+#include <criterion/criterion.h>

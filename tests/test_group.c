@@ -1,0 +1,2 @@
+/* test_group.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_lock.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_loop.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_queue.c — placeholder, being written. */
+#include <criterion/criterion.h>

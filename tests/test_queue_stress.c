@@ -1,0 +1,2 @@
+/* test_queue_stress.c — placeholder, being written. */
+#include <criterion/criterion.h>

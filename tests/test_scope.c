@@ -1,0 +1,2 @@
+/* test_scope.c — placeholder, being written. */
+#include <criterion/criterion.h>

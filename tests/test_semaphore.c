@@ -1,0 +1,2 @@
+/* test_semaphore.c — placeholder, being written. */
+#include <criterion/criterion.h>

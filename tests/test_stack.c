@@ -1,0 +1,2 @@
+/* test_stack.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_sync_stress.c — placeholder, being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* test_time.c — placeholder, being written. */
+#include <criterion/criterion.h>

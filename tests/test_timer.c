@@ -1,0 +1,2 @@
+/* test_timer.c — placeholder, being written. */
+#include <criterion/criterion.h>
