@@ -54,7 +54,9 @@ const char *cio_task_name(const cio_task *t);
 /* Rename a task (copied, up to 31 bytes). */
 void cio_task_set_name(cio_task *t, const char *name);
 
-/* A task's id: unique per process, increasing in spawn order. */
+/* A task's id: unique per process, increasing in spawn order on each loop
+ * (loops take ids from the process in blocks: tasks of different loops are
+ * not ordered by id). */
 uint64_t cio_task_id(const cio_task *t);
 
 /* True once t's function has returned (or t was cancelled before it ran). */

@@ -40,7 +40,7 @@ void cio_sched_switch_away(cio_task *self)
 {
     cio_loop *L = self->loop;
     if (__builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
-        cio_stack_overflow_abort(&self->stack, self->name);
+        cio_stack_overflow_abort(&self->stack, cio_task_name_of(self));
     int exiting = self->state == CIO_TASK_DONE;
     L->switches++;
     if (L->rq_head && L->budget && !self->must_free) {
