@@ -418,6 +418,35 @@ static int getters_fifo_main(void *arg)
 
 Test(queue, getters_served_fifo) { run(getters_fifo_main); }
 
+static int getter_buffers_main(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(cio_queue_init(&q, sizeof(int), 0), 0);
+    op g[3];
+    cio_task *t[3];
+    for (int i = 0; i < 3; i++) {
+        g[i] = get_op();
+        t[i] = spawn(getter, &g[i], "getter");
+    }
+    settle();
+    put_ok(1);
+    cr_assert_eq(g[0].value, 1);
+    cr_assert_eq(g[1].value, UNTOUCHED, "only the served getter's buffer");
+    cr_assert_eq(g[2].value, UNTOUCHED);
+    cio_task_cancel(t[1]);
+    put_ok(2);
+    cr_assert_eq(g[1].value, UNTOUCHED);
+    cr_assert_eq(g[2].value, 2, "the cancelled getter was skipped");
+    for (int i = 0; i < 3; i++)
+        join_task(t[i]);
+    cr_assert_eq(g[1].rc, -ECANCELED);
+    cr_assert_eq(g[1].value, UNTOUCHED);
+    cio_queue_destroy(&q);
+    return 0;
+}
+
+Test(queue, only_the_served_getter_buffer_is_written) { run(getter_buffers_main); }
+
 static int putters_fifo_main(void *arg)
 {
     (void)arg;
