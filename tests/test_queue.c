@@ -86,6 +86,8 @@ Test(queue, init_rejects_bad_arguments)
     cr_assert_eq(cio_queue_init_lifo(&q, 0, 4), -EINVAL);
     cr_assert_eq(cio_queue_init_priority(&q, sizeof(int), 0, NULL), -EINVAL);
     cr_assert_eq(cio_queue_init_priority(&q, 0, 0, cmp_int), -EINVAL);
+    cr_assert_eq(cio_queue_init_priority(&q, SIZE_MAX, 0, cmp_int), -EINVAL);
+    cr_assert_eq(cio_queue_init(&q, SIZE_MAX / 2 + 1, 0), -EINVAL);
     cr_assert_eq(cio_queue_init(&q, sizeof(int), 3), 0);
     cr_assert_eq(cio_queue_maxsize(&q), 3);
     cr_assert(cio_queue_empty(&q));
@@ -304,6 +306,24 @@ static int storage_main(void *arg)
 }
 
 Test(queue, storage_grows_geometrically_and_is_reused) { run(storage_main); }
+
+/* Items too large for the storage to ever hold: the put fails with -ENOMEM
+ * and leaves no trace (the item is never read). */
+static int no_memory_main(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(cio_queue_init(&q, SIZE_MAX / 4, 0), 0);
+    char item = 0;
+    cr_assert_eq(cio_queue_try_put(&q, &item), -ENOMEM);
+    cr_assert_eq(cio_queue_put(&q, &item), -ENOMEM);
+    cr_assert(cio_queue_empty(&q));
+    cr_assert_eq(cio_queue_task_done(&q), -EINVAL, "nothing counted as put");
+    cr_assert_eq(cio_queue_join(&q), 0);
+    cio_queue_destroy(&q);
+    return 0;
+}
+
+Test(queue, put_reports_enomem_and_leaves_nothing) { run(no_memory_main); }
 
 /* ---- maxsize and the non-blocking forms ---------------------------------- */
 

@@ -2,9 +2,10 @@
  * shutdown included).
  *
  * Items are copied in and out by value, item_size bytes each (a queue of
- * pointers has item_size sizeof(void *)). An unbounded queue's storage grows
- * by doubling and is kept, so puts allocate only while the queue reaches new
- * sizes (amortised O(1); none in steady state).
+ * pointers has item_size sizeof(void *)). The storage grows by doubling (a
+ * bounded queue's never past maxsize) and is kept until destroy, so puts
+ * allocate only while the queue reaches sizes it never had: amortised O(1),
+ * no allocation in steady state.
  *
  * FIFO-fair and lossless, by hand-off: a put into a queue with waiting
  * getters copies the item straight into the longest waiting getter's buffer,
@@ -33,7 +34,9 @@
 enum cio_queue_kind { CIO_QUEUE_FIFO, CIO_QUEUE_LIFO, CIO_QUEUE_PRIORITY };
 
 /* Priority order: negative if a comes out before b (a min-heap, as heapq).
- * Equal items come out in the order they were put. */
+ * Equal items come out in the order they entered the queue (a put that had
+ * to wait enters when a get admits it). a and b point into the queue's
+ * storage, aligned for any type. */
 typedef int cio_queue_cmp(const void *a, const void *b);
 
 typedef struct cio_queue {
@@ -50,14 +53,16 @@ typedef struct cio_queue {
 } cio_queue;
 
 /* Make an empty FIFO queue holding up to maxsize items (0: unbounded).
- * Returns 0 or -EINVAL (item_size 0). Never blocks. */
+ * Returns 0 or -EINVAL (item_size 0, or above SIZE_MAX / 2). Allocates
+ * nothing yet (storage comes with the first put). Never blocks. */
 CIO_MUST_CHECK int cio_queue_init(cio_queue *q, size_t item_size, size_t maxsize);
 
 /* LIFO (asyncio.LifoQueue). */
 CIO_MUST_CHECK int cio_queue_init_lifo(cio_queue *q, size_t item_size,
                                        size_t maxsize);
 
-/* Priority (asyncio.PriorityQueue): smallest item first by cmp. */
+/* Priority (asyncio.PriorityQueue): smallest item first by cmp (-EINVAL if
+ * cmp is NULL). */
 CIO_MUST_CHECK int cio_queue_init_priority(cio_queue *q, size_t item_size,
                                            size_t maxsize, cio_queue_cmp *cmp);
 

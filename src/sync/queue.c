@@ -19,12 +19,15 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 static int init(cio_queue *q, enum cio_queue_kind kind, size_t item_size,
                 size_t maxsize, cio_queue_cmp *cmp)
 {
-    if (item_size == 0 || (kind == CIO_QUEUE_PRIORITY && !cmp))
+    /* The size limit keeps the slot size arithmetic from overflowing. */
+    if (item_size == 0 || item_size > SIZE_MAX / 2
+        || (kind == CIO_QUEUE_PRIORITY && !cmp))
         return -EINVAL;
     cio_qstore_init(q, kind, item_size, maxsize, cmp);
     q->_unfinished = 0;
