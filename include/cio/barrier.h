@@ -26,7 +26,7 @@ void cio_barrier_init(cio_barrier *b, size_t parties);
  * and the last arrival gets parties-1. Or returns -ECANCELED (the task
  * withdraws and the barrier stays whole; also at once if the task is
  * cancelled), or CIO_EBROKEN if the barrier is broken or is aborted or reset
- * while waiting. Blocks: a cancellation point. */
+ * while waiting; -EPERM outside a task. Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_barrier_wait(cio_barrier *b);
 
 /* Break the barrier: every waiter, and every later wait until reset, gets

@@ -1,4 +1,4 @@
-/* cio/event.h — asyncio.Event. */
+/* cio/event.h — asyncio.Event: a flag tasks wait on until it is set. */
 #ifndef CIO_EVENT_H
 #define CIO_EVENT_H
 

@@ -27,7 +27,8 @@ void cio_semaphore_init_bounded(cio_semaphore *s, size_t value);
  * -EPERM outside a task. Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_semaphore_acquire(cio_semaphore *s);
 
-/* Take a permit if one is free and nobody waits: 0, else -EAGAIN. */
+/* Take a permit if one is free and nobody waits: 0, else -EAGAIN. Never
+ * blocks. */
 CIO_MUST_CHECK int cio_semaphore_try_acquire(cio_semaphore *s);
 
 /* Return a permit (to the first waiter if any). Returns 0, or -EOVERFLOW
