@@ -93,7 +93,10 @@ static void run_hooks(cio_task *t)
         if (t->hooks)
             t->hooks->prev = NULL;
         h->prev = h->next = NULL;
-        h->fn(h, t);
+        /* Mark it fired: its owner may no longer look at t (freed). */
+        void (*fn)(cio_done_hook *, cio_task *) = h->fn;
+        h->fn = NULL;
+        fn(h, t);
     }
 }
 
