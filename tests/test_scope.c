@@ -549,6 +549,70 @@ Test(scope, wait_for_passes_an_outside_cancellation_through)
     cr_assert_eq(run_virtual(wait_for_outer_cancel_main, NULL), 0);
 }
 
+/* The timeout and an outside cancellation at the same instant: the outside
+ * cancellation is in force after wait_for, so it is what wait_for reports
+ * (asyncio.wait_for and trio agree: the timeout does not swallow it). */
+static int wait_for_tie_task(void *arg)
+{
+    cio_scope *outer = arg;
+    cio_scope_enter(outer, CIO_SEC);
+    int rc = cio_wait_for(sleep_then, (void *)(intptr_t)(10 * CIO_SEC), CIO_SEC);
+    cr_assert_eq(cio_now(), CIO_SEC);
+    cr_assert(cio_cancelled());
+    int why = cio_scope_leave(outer);
+    cr_assert_eq(why, -ETIMEDOUT);
+    return rc;
+}
+
+static int wait_for_tie_main(void *arg)
+{
+    (void)arg;
+    cio_scope outer;
+    cio_task *t = spawn(wait_for_tie_task, &outer, "tie");
+    cr_assert_eq(cio_task_join(t, NULL), -ECANCELED);
+    return 0;
+}
+
+Test(scope, wait_for_reports_an_outer_cancellation_that_ties_with_its_timeout)
+{
+    cr_assert_eq(run_virtual(wait_for_tie_main, NULL), 0);
+}
+
+static int outer_deadline_later_armed(void *arg)
+{
+    cio_scope *outer = arg;
+    cr_assert_eq(cio_yield(), 0);
+    cio_scope_set_deadline(outer, CIO_SEC);     /* armed after wait_for's */
+    return 0;
+}
+
+static int wait_for_tie2_task(void *arg)
+{
+    cio_scope *outer = arg;
+    cio_scope_enter(outer, CIO_NEVER);
+    int rc = cio_wait_for(sleep_then, (void *)(intptr_t)(10 * CIO_SEC), CIO_SEC);
+    int why = cio_scope_leave(outer);
+    cr_assert_eq(why, -ETIMEDOUT);
+    return rc;
+}
+
+static int wait_for_tie2_main(void *arg)
+{
+    (void)arg;
+    cio_scope outer;
+    cio_task *t = spawn(wait_for_tie2_task, &outer, "tie");
+    cio_task *m = spawn(outer_deadline_later_armed, &outer, "mover");
+    cr_assert_eq(cio_task_join(t, NULL), -ECANCELED,
+                 "the timeout fired first, but the outer one is in force too");
+    cr_assert_eq(cio_task_join(m, NULL), 0);
+    return 0;
+}
+
+Test(scope, wait_for_reports_an_outer_cancellation_that_follows_its_timeout)
+{
+    cr_assert_eq(run_virtual(wait_for_tie2_main, NULL), 0);
+}
+
 static int shield_fn_task(void *arg)
 {
     (void)arg;
