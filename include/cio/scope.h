@@ -59,7 +59,8 @@ bool cio_cancelled(void);
 
 /* asyncio.wait_for: run fn(arg) in the current task under a timeout of
  * timeout_ns. Returns fn's status, except that -ECANCELED caused by the
- * timeout becomes -ETIMEDOUT. Blocks (whatever fn blocks on). */
+ * timeout becomes -ETIMEDOUT (not when an outside cancellation is in force
+ * too: then it stays -ECANCELED). Blocks (whatever fn blocks on). */
 CIO_MUST_CHECK int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns);
 
 /* asyncio.shield: run fn(arg) in the current task, shielded from outside

@@ -29,8 +29,10 @@ CIO_MUST_CHECK int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
 /* Wait for t to finish, then free it. Returns t's status (what its function
  * returned, or -ECANCELED if it was cancelled before it ran) and stores what
  * it set with cio_task_set_result in *result (when result is not NULL).
- * If the joining task is cancelled first, returns -ECANCELED and t is left
- * running and joinable (cio_task_done tells the two cases apart). A task may
+ * If the joining task is cancelled (before or while it waits, even if t
+ * ends meanwhile), returns -ECANCELED and leaves t joinable, running or done
+ * (cio_task_done tells which): -ECANCELED while cio_cancelled() is true
+ * always means t was not freed; otherwise it is t's own status. A task may
  * be joined once; joining a group's child is an error (-EINVAL).
  * Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_task_join(cio_task *t, void **result);

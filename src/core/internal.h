@@ -25,7 +25,9 @@ enum cio_task_state {
     CIO_TASK_DONE,
 };
 
-/* Run when a task finishes (join, gather, wait, as_completed, groups). */
+/* Run when a task finishes (join, gather, wait, as_completed, groups).
+ * fn is cleared just before it is called: a hook whose fn is still set is
+ * still registered on a live task. */
 typedef struct cio_done_hook {
     struct cio_done_hook *prev, *next;
     void (*fn)(struct cio_done_hook *hook, cio_task *t);

@@ -99,7 +99,11 @@ int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns)
     cio_scope_enter(&s, cio_deadline_after(timeout_ns));
     int rc = fn(arg);
     int why = cio_scope_leave(&s);
-    return why == -ETIMEDOUT && rc == -ECANCELED ? -ETIMEDOUT : rc;
+    /* An outside cancellation that is in force too is what the caller must
+     * see (asyncio.wait_for and trio agree): the timeout does not hide it. */
+    if (why == -ETIMEDOUT && rc == -ECANCELED && !cio_cancelled())
+        return -ETIMEDOUT;
+    return rc;
 }
 
 int cio_shield(cio_task_fn *fn, void *arg)

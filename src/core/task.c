@@ -93,13 +93,28 @@ static void run_hooks(cio_task *t)
         if (t->hooks)
             t->hooks->prev = NULL;
         h->prev = h->next = NULL;
-        h->fn(h, t);
+        /* Mark it fired: its owner may no longer look at t (freed). */
+        void (*fn)(cio_done_hook *, cio_task *) = h->fn;
+        h->fn = NULL;
+        fn(h, t);
     }
+}
+
+/* A scope left open would keep its deadline armed on a dead stack. */
+static void check_scopes_closed(cio_task *t)
+{
+    if (t->scope == &t->root)
+        return;
+    fprintf(stderr, "cio: task '%s' returned with a cancel scope still open "
+                    "(every cio_scope_enter needs its cio_scope_leave)\n",
+            t->name);
+    abort();
 }
 
 static __attribute__((noreturn)) void finish(cio_task *t, int status)
 {
     cio_loop *L = t->loop;
+    check_scopes_closed(t);
     t->status = status;
     t->state = CIO_TASK_DONE;
     L->live--;
@@ -268,10 +283,15 @@ int cio_task_join(cio_task *t, void **result)
         cio_task_hook_add(t, &h);
         t->joining = true;
         int rc = cio_wait_park(&w, NULL, CIO_NEVER);
-        if (t->state != CIO_TASK_DONE) {
+        bool done = t->state == CIO_TASK_DONE;
+        if (!done)
             cio_task_hook_remove(t, &h);
+        /* A cancelled joiner leaves t joinable even if t ended meanwhile
+         * (its status stays in t, nothing is lost), as on the fast path:
+         * so -ECANCELED with the joiner cancelled always means "not freed". */
+        if (!done || (self && cio_task_is_cancelled(self))) {
             t->joining = false;
-            return rc < 0 ? rc : -EINVAL;
+            return rc < 0 ? rc : -ECANCELED;
         }
     } else if (self && cio_task_is_cancelled(self)) {
         return -ECANCELED;

@@ -140,6 +140,9 @@ int cio_wait_until_zero(cio_waiter *w, const size_t *pending,
     int rc = 0;
     cio_scope shield;
     bool shielded = false;
+    /* A cancellation point even when nothing is pending. */
+    if (cio_cancelled() && !*pending)
+        return -ECANCELED;
     while (*pending) {
         int r = cio_wait_park(w, NULL, CIO_NEVER);
         if (r == -ECANCELED && !shielded) {
