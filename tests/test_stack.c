@@ -137,15 +137,16 @@ Test(stack, a_fault_that_is_not_an_overflow_is_not_reported_as_one)
 
 /* ---- the unguarded fallback: the canary ---------------------------------- */
 
-/* Clear the lowest bytes of the running task's stack, where the canary is:
- * what an overflow that just reached the end of the stack does. Only memory
+/* Scribble on the lowest bytes of the running task's stack, where the zero
+ * canary is: what an overflow that just reached the end of the stack does
+ * (frames hold return addresses and saved registers, not zeros). Only memory
  * of this stack is written. */
 __attribute__((noinline, no_sanitize("address")))
 static void smash_bottom(void)
 {
     volatile unsigned char *lo = cio_task_current()->stack.lo;
     for (int i = 0; i < 64; i++)
-        lo[i] = 0;
+        lo[i] = 0xA5;
 }
 
 /* Recurse until the frame is within 4 KiB of the stack's end, then smash the
