@@ -22,7 +22,7 @@ static const struct expect codes[] = {
     { -EINVAL, "EINVAL", "invalid argument" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
-    { -EBUSY, "EBUSY", NULL },          /* cio_run inside a task: a loop exists */
+    { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ECONNRESET, "ECONNRESET", NULL },
     { -EMSGSIZE, "EMSGSIZE", NULL },
     { -EPIPE, "EPIPE", NULL },

@@ -574,3 +574,29 @@ Test(group, destroy_alive_dies_with_sigabrt, .signal = SIGABRT,
 {
     run_destroy_alive(NULL);
 }
+
+static int wait_group(void *arg)
+{
+    return cio_group_wait(arg);
+}
+
+static int second_waiter_main(void *arg)
+{
+    (void)arg;
+    cio_group g;
+    cio_group_init(&g);
+    cio_task *child = gspawn(&g, nap, 5, "child");
+    cio_task *first = spawn(wait_group, &g, "first");
+    cr_assert_eq(cio_yield(), 0);                   /* first is waiting now */
+    cr_assert_eq(cio_group_wait(&g), -EBUSY, "a second waiter is refused");
+    cr_assert_eq(cio_task_join(first, NULL), 0, "the first still gets woken");
+    cr_assert_eq(cio_task_status(child), 5);
+    cr_assert(cio_task_done(child));
+    cio_group_destroy(&g);
+    return 0;
+}
+
+Test(group, a_second_waiter_is_refused_and_the_first_is_woken)
+{
+    cr_assert_eq(run_virtual(second_waiter_main, NULL), 0);
+}

@@ -154,6 +154,11 @@ void cio_wait_interrupt(cio_task *t);
 /* True if a blocking call by t now would return -ECANCELED. */
 bool cio_task_is_cancelled(const cio_task *t);
 
+/* A blocking call of t is failing with -ECANCELED: record it on the scope
+ * the interruption belongs to (the outermost cancelled one up to a shield,
+ * which cio_scope_leave then reports) and return -ECANCELED. */
+int cio_task_cancel_delivered(cio_task *t);
+
 /* Register / remove a hook run when t finishes (t must not be done). */
 void cio_task_hook_add(cio_task *t, cio_done_hook *h);
 void cio_task_hook_remove(cio_task *t, cio_done_hook *h);

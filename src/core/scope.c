@@ -39,7 +39,7 @@ static void enter(cio_scope *s, int64_t deadline, bool shielded)
 {
     cio_task *t = cio_task_current();
     s->_task = t;
-    s->_cancelled = s->_timed_out = false;
+    s->_cancelled = s->_timed_out = s->_delivered = false;
     s->_shielded = shielded;
     s->_active = t != NULL;
     s->_deadline = deadline;
@@ -71,9 +71,9 @@ int cio_scope_leave(cio_scope *s)
     cio_timer_disarm(&t->loop->timers, &s->_timer);
     t->scope = s->_parent;
     s->_active = false;
-    if (s->_timed_out)
-        return -ETIMEDOUT;
-    return s->_cancelled ? -ECANCELED : 0;
+    if (!s->_delivered)
+        return 0;
+    return s->_timed_out ? -ETIMEDOUT : -ECANCELED;
 }
 
 void cio_scope_cancel(cio_scope *s) { cancel(s, false); }
@@ -101,8 +101,12 @@ int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns)
     int why = cio_scope_leave(&s);
     /* An outside cancellation that is in force too is what the caller must
      * see (asyncio.wait_for and trio agree): the timeout does not hide it. */
-    if (why == -ETIMEDOUT && rc == -ECANCELED && !cio_cancelled())
-        return -ETIMEDOUT;
+    if (why == -ETIMEDOUT && rc == -ECANCELED) {
+        if (!cio_cancelled())
+            return -ETIMEDOUT;
+        /* The caller sees -ECANCELED: it belongs to the outer scope now. */
+        return cio_task_cancel_delivered(cio_task_current());
+    }
     return rc;
 }
 

@@ -178,7 +178,7 @@ static void init_root_scope(cio_task *t)
     s->_task = t;
     s->_deadline = CIO_NEVER;
     cio_timer_node_init(&s->_timer, NULL);
-    s->_cancelled = s->_timed_out = s->_shielded = false;
+    s->_cancelled = s->_timed_out = s->_shielded = s->_delivered = false;
     s->_active = true;
     t->scope = s;
 }
@@ -291,10 +291,10 @@ int cio_task_join(cio_task *t, void **result)
          * so -ECANCELED with the joiner cancelled always means "not freed". */
         if (!done || (self && cio_task_is_cancelled(self))) {
             t->joining = false;
-            return rc < 0 ? rc : -ECANCELED;
+            return rc < 0 ? rc : cio_task_cancel_delivered(self);
         }
     } else if (self && cio_task_is_cancelled(self)) {
-        return -ECANCELED;
+        return cio_task_cancel_delivered(self);
     }
     int status = t->status;
     if (result)
@@ -307,6 +307,20 @@ void cio_task_cancel(cio_task *t)
 {
     if (t && t->state != CIO_TASK_DONE)
         cio_scope_cancel(&t->root);
+}
+
+int cio_task_cancel_delivered(cio_task *t)
+{
+    cio_scope *owner = NULL;
+    for (cio_scope *s = t->scope; s; s = s->_parent) {
+        if (s->_cancelled)
+            owner = s;
+        if (s->_shielded)
+            break;
+    }
+    if (owner)
+        owner->_delivered = true;
+    return -ECANCELED;
 }
 
 bool cio_task_is_cancelled(const cio_task *t)
