@@ -10,6 +10,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_barrier {
     cio_waitlist _waiters;
     size_t _parties;
@@ -45,5 +47,7 @@ size_t cio_barrier_n_waiting(const cio_barrier *b);
 
 /* True after abort, until reset. */
 bool cio_barrier_broken(const cio_barrier *b);
+
+#pragma GCC visibility pop
 
 #endif

@@ -13,6 +13,8 @@
 #include "base.h"
 #include "lock.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_condition {
     cio_lock *_lock;
     cio_lock _own_lock;
@@ -47,5 +49,7 @@ int cio_condition_notify(cio_condition *c, size_t n);
 
 /* Wake every waiter. Returns how many, or -EPERM. Never blocks. */
 int cio_condition_notify_all(cio_condition *c);
+
+#pragma GCC visibility pop
 
 #endif

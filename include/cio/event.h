@@ -4,6 +4,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_event {
     cio_waitlist _waiters;
     bool _set;
@@ -26,5 +28,7 @@ bool cio_event_is_set(const cio_event *e);
  * a task. A waiter woken by set returns 0 even if the event was cleared or
  * the task cancelled before it ran. Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_event_wait(cio_event *e);
+
+#pragma GCC visibility pop
 
 #endif

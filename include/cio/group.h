@@ -19,6 +19,8 @@
 #include "base.h"
 #include "task.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_group {
     cio_task *_first, *_last;   /* children, in spawn order */
     size_t _alive;              /* children not yet finished */
@@ -60,5 +62,7 @@ size_t cio_group_alive(const cio_group *g);
 /* Free the children kept for their status. The group must have no child
  * alive (wait first). Never blocks. */
 void cio_group_destroy(cio_group *g);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_lock {
     cio_waitlist _waiters;
     bool _locked;
@@ -34,5 +36,7 @@ int cio_lock_release(cio_lock *l);
 
 /* True while some task holds the lock. */
 bool cio_lock_locked(const cio_lock *l);
+
+#pragma GCC visibility pop
 
 #endif

@@ -31,6 +31,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 enum cio_queue_kind { CIO_QUEUE_FIFO, CIO_QUEUE_LIFO, CIO_QUEUE_PRIORITY };
 
 /* Priority order: negative if a comes out before b (a min-heap, as heapq).
@@ -112,5 +114,7 @@ size_t cio_queue_maxsize(const cio_queue *q);
 bool cio_queue_empty(const cio_queue *q);
 bool cio_queue_full(const cio_queue *q);
 bool cio_queue_is_shutdown(const cio_queue *q);
+
+#pragma GCC visibility pop
 
 #endif

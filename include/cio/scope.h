@@ -18,6 +18,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_scope {
     struct cio_scope *_parent;
     cio_task *_task;
@@ -73,5 +75,7 @@ CIO_MUST_CHECK int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns);
  * cancellation; returns fn's status. An outside cancellation that arrived
  * meanwhile is still in force afterwards. Blocks (whatever fn blocks on). */
 CIO_MUST_CHECK int cio_shield(cio_task_fn *fn, void *arg);
+
+#pragma GCC visibility pop
 
 #endif

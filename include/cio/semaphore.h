@@ -10,6 +10,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_semaphore {
     cio_waitlist _waiters;
     size_t _value;
@@ -42,5 +44,7 @@ size_t cio_semaphore_value(const cio_semaphore *s);
 
 /* True if an acquire would wait (asyncio's locked()). */
 bool cio_semaphore_locked(const cio_semaphore *s);
+
+#pragma GCC visibility pop
 
 #endif

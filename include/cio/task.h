@@ -13,6 +13,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_task_opts {
     const char *name;     /* copied (up to 31 bytes); NULL: "task-<id>" */
     size_t stack_size;    /* 0: the loop's default */
@@ -77,5 +79,7 @@ void cio_task_set_result(void *result);
 /* Fill out[0..max) with the loop's live (spawned, unfinished) tasks in spawn
  * order; returns how many there are in all (may exceed max). */
 size_t cio_task_list(cio_task **out, size_t max);
+
+#pragma GCC visibility pop
 
 #endif
