@@ -51,6 +51,11 @@ static inline bool cio_stack_canary_ok(const cio_stack *st)
 /* True if addr falls in st's guard page. */
 bool cio_stack_in_guard(const cio_stack *st, const void *addr);
 
+/* The reserve of unguarded stacks (stack_reserve.c): take one of size bytes
+ * (page-rounded) or put one back. Returns 0 or -ENOMEM. */
+int cio_stack_reserve_take(cio_stack *st, size_t size);
+void cio_stack_reserve_put(cio_stack *st);
+
 /* Process-wide counts of stacks by kind. */
 size_t cio_stack_count_guarded(void);
 size_t cio_stack_count_unguarded(void);
