@@ -43,7 +43,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 $(BENCH_BUILD)/build.ninja:
 	@$(MAKE) --no-print-directory deps
-	CC=$(CC) meson setup $(BENCH_BUILD) --buildtype=release
+	CC=$(CC) meson setup $(BENCH_BUILD) --buildtype=release -Db_lto=true
 
 bench: deps $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)

@@ -79,11 +79,12 @@ struct cio_loop {
     size_t live;                    /* tasks not yet done */
     cio_task *dead;                 /* finished, to free from the loop context */
     uint64_t switches, iterations;
+    uint64_t next_id, id_limit;     /* block of task ids taken */
     size_t refs;                    /* things outside that may wake the loop */
 };
 
 /* The calling thread's loop. */
-extern __thread cio_loop *cio_tls_loop;
+extern __thread cio_loop *cio_tls_loop __attribute__((tls_model("initial-exec")));
 
 /* ---- scheduler (sched.c) ------------------------------------------------ */
 

@@ -65,7 +65,7 @@ int cio_scope_leave(cio_scope *s)
         return 0;
     if (t->scope != s) {
         fprintf(stderr, "cio: task '%s' left a cancel scope that is not its "
-                        "innermost (scopes must nest)\n", t->name);
+                        "innermost (scopes must nest)\n", cio_task_name(t));
         abort();
     }
     cio_timer_disarm(&t->loop->timers, &s->_timer);
