@@ -8,6 +8,8 @@
 #ifndef CIO_ERROR_H
 #define CIO_ERROR_H
 
+#include <errno.h>   /* the E* codes cio returns, negated */
+
 #include "base.h"
 
 #pragma GCC visibility push(default)
