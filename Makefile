@@ -4,13 +4,16 @@
 #   make test-asan   the whole suite under AddressSanitizer + UBSan
 #   make bench       benchmarks against Go, asyncio and uvloop
 #   make CC=clang test   the same with clang (each compiler has its build dir)
+#   make check-aarch64   the context switch on aarch64: cross-compiled smoke
+#                    test run under qemu-user, and natively (not in `make test`;
+#                    installs its cross tools itself, skips if it cannot)
 
 CC ?= cc
 BUILD ?= build/$(notdir $(CC))
 ASAN_BUILD ?= build/asan-$(notdir $(CC))
 BENCH_BUILD ?= build/release-$(notdir $(CC))
 
-.PHONY: all deps build demo test test-asan bench install clean
+.PHONY: all deps build demo test test-asan bench install clean check-aarch64
 
 all: build
 
@@ -43,11 +46,16 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 $(BENCH_BUILD)/build.ninja:
 	@$(MAKE) --no-print-directory deps
-	CC=$(CC) meson setup $(BENCH_BUILD) --buildtype=release
+	CC=$(CC) meson setup $(BENCH_BUILD) --buildtype=release -Db_lto=true
 
 bench: deps $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)
 	bench/run $(BENCH_BUILD)
+
+# Exit 77 from the script means the cross tools are missing: a skip, said
+# loudly by the script, not a failure.
+check-aarch64:
+	@CC=$(CC) scripts/check-aarch64 || [ $$? -eq 77 ]
 
 install: build
 	meson install -C $(BUILD)

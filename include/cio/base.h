@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(default)
+
 #define CIO_MUST_CHECK __attribute__((warn_unused_result))
 
 /* A deadline meaning "never": later than any monotonic time. */
@@ -46,5 +48,7 @@ typedef struct cio_waitlist {
     cio_waiter *head, *tail;
     size_t count;
 } cio_waitlist;
+
+#pragma GCC visibility pop
 
 #endif

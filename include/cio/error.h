@@ -8,7 +8,11 @@
 #ifndef CIO_ERROR_H
 #define CIO_ERROR_H
 
+#include <errno.h>   /* the E* codes cio returns, negated */
+
 #include "base.h"
+
+#pragma GCC visibility push(default)
 
 enum {
     CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
@@ -21,5 +25,7 @@ const char *cio_strerror(int code);
 /* The symbolic name of a code, e.g. "ECANCELED" or "CIO_EBROKEN"; "OK" for
  * codes >= 0. Never NULL. Never blocks. */
 const char *cio_errname(int code);
+
+#pragma GCC visibility pop
 
 #endif

@@ -10,6 +10,8 @@
 #include "base.h"
 #include "task.h"
 
+#pragma GCC visibility push(default)
+
 enum {
     CIO_GATHER_RETURN_ALL = 1, /* return_exceptions=True: report every status
                                   and return 0 even if some failed */
@@ -66,5 +68,7 @@ CIO_MUST_CHECK int cio_as_completed_next(cio_as_completed *ac, cio_task **out);
 
 /* Stop watching; the tasks themselves are untouched. Never blocks. */
 void cio_as_completed_destroy(cio_as_completed *ac);
+
+#pragma GCC visibility pop
 
 #endif

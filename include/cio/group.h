@@ -19,6 +19,8 @@
 #include "base.h"
 #include "task.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_group {
     cio_task *_first, *_last;   /* children, in spawn order */
     size_t _alive;              /* children not yet finished */
@@ -44,8 +46,10 @@ CIO_MUST_CHECK int cio_group_spawn(cio_group *g, cio_task **out,
 
 /* Wait until every child has ended, then close the group. Returns the
  * status of the first child that failed, or 0. If the waiting task is
- * cancelled, the children are cancelled, still waited for, and -ECANCELED
- * is returned. Blocks: a cancellation point (it then still waits). */
+ * cancelled, the children are cancelled and still waited for, and the result
+ * is -ECANCELED unless a child failed (a child's error wins, as in asyncio's
+ * TaskGroup). One task at a time may wait on a group: a second gets -EBUSY.
+ * Blocks: a cancellation point (it then still waits). */
 CIO_MUST_CHECK int cio_group_wait(cio_group *g);
 
 /* Cancel every child; the group then closes (spawns fail). Never blocks. */
@@ -58,5 +62,7 @@ size_t cio_group_alive(const cio_group *g);
 /* Free the children kept for their status. The group must have no child
  * alive (wait first). Never blocks. */
 void cio_group_destroy(cio_group *g);
+
+#pragma GCC visibility pop
 
 #endif

@@ -9,6 +9,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_loop_options {
     /* Virtual clock (like trio's autojump clock): time starts at 0 and, when
      * every task waits and nothing is ready, jumps to the next deadline.
@@ -70,5 +72,7 @@ typedef struct cio_loop_stats {
 } cio_loop_stats;
 
 void cio_loop_get_stats(cio_loop *loop, cio_loop_stats *out);
+
+#pragma GCC visibility pop
 
 #endif

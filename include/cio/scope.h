@@ -18,12 +18,15 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_scope {
     struct cio_scope *_parent;
     cio_task *_task;
     int64_t _deadline;
     cio_timer_node _timer;
     bool _cancelled, _timed_out, _shielded, _active;
+    bool _delivered;            /* a blocking call failed because of it */
 } cio_scope;
 
 /* Open a scope in the current task with an absolute deadline (CIO_NEVER for
@@ -35,10 +38,15 @@ void cio_scope_enter(cio_scope *s, int64_t deadline);
  * cio_scope_cancel still do. Never blocks. */
 void cio_scope_enter_shielded(cio_scope *s, int64_t deadline);
 
-/* Close the innermost scope s. Returns -ETIMEDOUT if s was cancelled by its
- * own deadline, -ECANCELED if it was cancelled with cio_scope_cancel, else 0.
- * A cancellation of an outer scope is not reported here: it stays in force
- * after s is left. Never blocks. */
+/* Close the innermost scope s. Returns -ETIMEDOUT if s's own deadline
+ * interrupted the code inside (some blocking call in it returned -ECANCELED
+ * because of s), -ECANCELED if cio_scope_cancel did, else 0: like
+ * asyncio.timeout, a deadline that passed while the code inside never
+ * blocked again is not an error (cio_scope_timed_out still tells). When
+ * several enclosing scopes are cancelled, the interruption belongs to the
+ * outermost of them (up to a shield), as in trio. A cancellation of an outer
+ * scope is not reported here: it stays in force after s is left. Never
+ * blocks. */
 int cio_scope_leave(cio_scope *s);
 
 /* Cancel s (any task may cancel any scope that is open). Never blocks. */
@@ -59,12 +67,15 @@ bool cio_cancelled(void);
 
 /* asyncio.wait_for: run fn(arg) in the current task under a timeout of
  * timeout_ns. Returns fn's status, except that -ECANCELED caused by the
- * timeout becomes -ETIMEDOUT. Blocks (whatever fn blocks on). */
+ * timeout becomes -ETIMEDOUT (not when an outside cancellation is in force
+ * too: then it stays -ECANCELED). Blocks (whatever fn blocks on). */
 CIO_MUST_CHECK int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns);
 
 /* asyncio.shield: run fn(arg) in the current task, shielded from outside
  * cancellation; returns fn's status. An outside cancellation that arrived
  * meanwhile is still in force afterwards. Blocks (whatever fn blocks on). */
 CIO_MUST_CHECK int cio_shield(cio_task_fn *fn, void *arg);
+
+#pragma GCC visibility pop
 
 #endif

@@ -13,6 +13,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 typedef struct cio_task_opts {
     const char *name;     /* copied (up to 31 bytes); NULL: "task-<id>" */
     size_t stack_size;    /* 0: the loop's default */
@@ -29,8 +31,10 @@ CIO_MUST_CHECK int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
 /* Wait for t to finish, then free it. Returns t's status (what its function
  * returned, or -ECANCELED if it was cancelled before it ran) and stores what
  * it set with cio_task_set_result in *result (when result is not NULL).
- * If the joining task is cancelled first, returns -ECANCELED and t is left
- * running and joinable (cio_task_done tells the two cases apart). A task may
+ * If the joining task is cancelled (before or while it waits, even if t
+ * ends meanwhile), returns -ECANCELED and leaves t joinable, running or done
+ * (cio_task_done tells which): -ECANCELED while cio_cancelled() is true
+ * always means t was not freed; otherwise it is t's own status. A task may
  * be joined once; joining a group's child is an error (-EINVAL).
  * Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_task_join(cio_task *t, void **result);
@@ -54,9 +58,7 @@ const char *cio_task_name(const cio_task *t);
 /* Rename a task (copied, up to 31 bytes). */
 void cio_task_set_name(cio_task *t, const char *name);
 
-/* A task's id: unique per process, increasing in spawn order on each loop
- * (loops take ids from the process in blocks: tasks of different loops are
- * not ordered by id). */
+/* A task's id: unique per process, increasing in spawn order. */
 uint64_t cio_task_id(const cio_task *t);
 
 /* True once t's function has returned (or t was cancelled before it ran). */
@@ -77,5 +79,7 @@ void cio_task_set_result(void *result);
 /* Fill out[0..max) with the loop's live (spawned, unfinished) tasks in spawn
  * order; returns how many there are in all (may exceed max). */
 size_t cio_task_list(cio_task **out, size_t max);
+
+#pragma GCC visibility pop
 
 #endif

@@ -8,6 +8,8 @@
 
 #include "base.h"
 
+#pragma GCC visibility push(default)
+
 #define CIO_NS   INT64_C(1)
 #define CIO_US   INT64_C(1000)
 #define CIO_MS   INT64_C(1000000)
@@ -28,5 +30,7 @@ CIO_MUST_CHECK int cio_sleep_until(int64_t deadline);
 
 /* A deadline ns nanoseconds from now, saturating at CIO_NEVER. */
 int64_t cio_deadline_after(int64_t ns);
+
+#pragma GCC visibility pop
 
 #endif

@@ -4,7 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-void cio_ctx_trampoline(void);
+/* Where a new context's first switch returns to (switch_*.S). */
+void cio_ctx_start(void);
 
 #if defined(__x86_64__)
 
@@ -20,7 +21,7 @@ void *cio_ctx_make(void *top, void (*entry)(void *), void *arg)
     memcpy((char *)frame + 4, &fpcw, 2);
     frame[4] = (uint64_t)(uintptr_t)entry;      /* r12 */
     frame[5] = (uint64_t)(uintptr_t)arg;        /* rbx */
-    frame[7] = (uint64_t)(uintptr_t)cio_ctx_trampoline;
+    frame[7] = (uint64_t)(uintptr_t)cio_ctx_start;
     return frame;
 }
 
@@ -32,7 +33,7 @@ void *cio_ctx_make(void *top, void (*entry)(void *), void *arg)
     memset(frame, 0, 22 * sizeof *frame);
     frame[0] = (uint64_t)(uintptr_t)arg;        /* x19 */
     frame[1] = (uint64_t)(uintptr_t)entry;      /* x20 */
-    frame[11] = (uint64_t)(uintptr_t)cio_ctx_trampoline; /* x30 */
+    frame[11] = (uint64_t)(uintptr_t)cio_ctx_start; /* x30 */
     return frame;                               /* fpcr 0: ABI default */
 }
 

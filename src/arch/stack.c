@@ -5,13 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 static atomic_size_t n_guarded, n_unguarded;
@@ -58,51 +54,66 @@ static bool take_guard_slot(void)
     return false;
 }
 
-int cio_stack_map(cio_stack *st, size_t size)
+/* ---- guarded stacks: a mapping each, with a PROT_NONE page below -------- */
+
+static int map_guarded(cio_stack *st, size_t size)
 {
-    pthread_once(&init_once, init_globals);
-    st->size = size;
-    size = (size + page_size - 1) & ~(page_size - 1);
-    bool guarded = take_guard_slot();
-    size_t map_size = size + (guarded ? page_size : 0);
-    void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+    size_t map_size = size + page_size;
+    char *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                      -1, 0);
     if (map == MAP_FAILED)
-        goto fail;
-    if (guarded && mprotect(map, page_size, PROT_NONE) != 0) {
+        return -ENOMEM;
+    if (mprotect(map, page_size, PROT_NONE) != 0) {
         munmap(map, map_size);
-        goto fail;
+        return -ENOMEM;
     }
-    if (!guarded)
-        atomic_fetch_add_explicit(&n_unguarded, 1, memory_order_relaxed);
     st->map = map;
     st->map_size = map_size;
-    st->lo = (char *)map + (guarded ? page_size : 0);
-    st->hi = (char *)map + map_size;
-    st->guarded = guarded;
-    *(uint64_t *)st->lo = CIO_STACK_CANARY;
+    st->lo = map + page_size;
+    st->hi = map + map_size;
+    st->guarded = true;
+    return 0;
+}
+
+int cio_stack_map(cio_stack *st, size_t size)
+{
+    pthread_once(&init_once, init_globals);
+    size_t asked = size;
+    size = (size + page_size - 1) & ~(page_size - 1);
+    int rc;
+    if (take_guard_slot()) {
+        rc = map_guarded(st, size);
+        if (rc < 0)
+            atomic_fetch_sub_explicit(&n_guarded, 1, memory_order_relaxed);
+    } else {
+        rc = cio_stack_reserve_take(st, size);
+        if (rc == 0)
+            atomic_fetch_add_explicit(&n_unguarded, 1, memory_order_relaxed);
+    }
+    if (rc < 0)
+        return rc;
+    st->size = asked;
     st->valgrind_id = cio_san_stack_register(st->lo, st->hi);
     return 0;
-fail:
-    if (guarded)
-        atomic_fetch_sub_explicit(&n_guarded, 1, memory_order_relaxed);
-    return -ENOMEM;
 }
 
 void cio_stack_unmap(cio_stack *st)
 {
     cio_san_stack_deregister(st->valgrind_id);
     cio_san_unpoison(st->lo, (size_t)((char *)st->hi - (char *)st->lo));
-    munmap(st->map, st->map_size);
-    atomic_fetch_sub_explicit(st->guarded ? &n_guarded : &n_unguarded, 1,
-                              memory_order_relaxed);
+    if (st->guarded) {
+        munmap(st->map, st->map_size);
+        atomic_fetch_sub_explicit(&n_guarded, 1, memory_order_relaxed);
+    } else {
+        cio_stack_reserve_put(st);
+        atomic_fetch_sub_explicit(&n_unguarded, 1, memory_order_relaxed);
+    }
 }
 
 void cio_stack_recycle(cio_stack *st)
 {
     cio_san_unpoison(st->lo, (size_t)((char *)st->hi - (char *)st->lo));
-    *(uint64_t *)st->lo = CIO_STACK_CANARY;
 }
 
 bool cio_stack_in_guard(const cio_stack *st, const void *addr)
@@ -113,126 +124,3 @@ bool cio_stack_in_guard(const cio_stack *st, const void *addr)
 
 size_t cio_stack_count_guarded(void) { return atomic_load(&n_guarded); }
 size_t cio_stack_count_unguarded(void) { return atomic_load(&n_unguarded); }
-
-/* ---- the overflow report ------------------------------------------------ */
-
-static cio_stack_owner_fn *owner_fn;
-static struct sigaction previous_segv;
-static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
-static __thread void *altstack;
-
-static char *put_str(char *p, char *end, const char *s)
-{
-    while (*s && p < end)
-        *p++ = *s++;
-    return p;
-}
-
-static char *put_uint(char *p, char *end, size_t v)
-{
-    char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n && p < end)
-        *p++ = digits[--n];
-    return p;
-}
-
-void cio_stack_overflow_abort(const cio_stack *st, const char *name)
-{
-    char msg[160], *p = msg, *end = msg + sizeof msg - 1;
-    size_t kib = st->size / 1024;
-    p = put_str(p, end, "cio: task '");
-    p = put_str(p, end, name ? name : "?");
-    p = put_str(p, end, "' overflowed its ");
-    p = put_uint(p, end, kib);
-    p = put_str(p, end, " KiB stack");
-    if (!st->guarded)
-        p = put_str(p, end, " (canary overwritten)");
-    *p++ = '\n';
-    ssize_t ignored = write(STDERR_FILENO, msg, (size_t)(p - msg));
-    (void)ignored;
-    signal(SIGABRT, SIG_DFL);
-    abort();
-}
-
-static uintptr_t interrupted_sp(void *uc_void)
-{
-    ucontext_t *uc = uc_void;
-#if defined(__x86_64__)
-    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-    return (uintptr_t)uc->uc_mcontext.sp;
-#else
-    (void)uc;
-    return 0;
-#endif
-}
-
-/* An overflow faults in the guard page, or (a frame larger than a page)
- * below it with the stack pointer already past the stack's low end. */
-static bool is_overflow(const cio_stack *st, const void *addr, uintptr_t sp)
-{
-    if (cio_stack_in_guard(st, addr))
-        return true;
-    uintptr_t lo = (uintptr_t)st->lo;
-    return sp && sp < lo && sp + (1u << 20) > lo && (uintptr_t)addr < lo;
-}
-
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-    const cio_stack *st;
-    const char *name;
-    if (owner_fn && owner_fn(&st, &name) &&
-        is_overflow(st, si->si_addr, interrupted_sp(uc)))
-        cio_stack_overflow_abort(st, name);
-    /* Not a task stack overflow: hand over to whoever was there before. */
-    if (previous_segv.sa_flags & SA_SIGINFO) {
-        previous_segv.sa_sigaction(sig, si, uc);
-    } else if (previous_segv.sa_handler != SIG_DFL &&
-               previous_segv.sa_handler != SIG_IGN) {
-        previous_segv.sa_handler(sig);
-    } else {
-        signal(sig, SIG_DFL);   /* returning re-runs the fault: default death */
-    }
-}
-
-static void install_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &previous_segv);
-}
-
-int cio_stack_install_overflow_handler(cio_stack_owner_fn *who)
-{
-    owner_fn = who;
-    pthread_once(&handler_once, install_handler);
-    if (altstack)
-        return 0;
-    size_t size = 64 * 1024;
-    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED)
-        return -ENOMEM;
-    stack_t ss = { .ss_sp = mem, .ss_size = size, .ss_flags = 0 };
-    stack_t old;
-    if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE)) {
-        munmap(mem, size);      /* the thread already has one: keep it */
-        altstack = (void *)1;
-        return 0;
-    }
-    if (sigaltstack(&ss, NULL) != 0) {
-        int err = errno;
-        munmap(mem, size);
-        return -err;
-    }
-    altstack = mem;
-    return 0;
-}

@@ -4,10 +4,14 @@
  * when touched. Its lowest page is a PROT_NONE guard while the process has
  * guard budget left: Linux allows vm.max_map_count mappings (65530 by
  * default) and a guarded stack costs two (guard + stack), so past a quarter
- * of that limit new stacks come unguarded. An unguarded stack keeps only the
- * canary (a word at its lowest usable address, checked at every switch away
- * from the task); the guard's page is then part of nothing. Every stack has
- * the canary, so the check costs the same on both kinds.
+ * of that limit new stacks come unguarded. An unguarded stack is protected
+ * only by its canary, checked at every switch away from the task: the lowest
+ * word of the stack, which must still read zero. A zero canary needs no
+ * write, so the stack's lowest page is never committed (a read maps the
+ * shared zero page): a parked task costs one page, not two. An overflow
+ * that reaches it writes frames there (return addresses, saved registers),
+ * which are not all zero. The trade-off: an overflow is caught at the next
+ * switch, after it may already have scribbled on the neighbouring mapping.
  */
 #ifndef CIO_ARCH_STACK_H
 #define CIO_ARCH_STACK_H
@@ -16,12 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CIO_STACK_CANARY UINT64_C(0x63696f2d63616e79) /* "cio-cany" */
-
 typedef struct cio_stack {
     void *map;          /* the whole mapping */
     size_t map_size;
-    void *lo;           /* lowest usable byte (holds the canary) */
+    void *lo;           /* lowest usable byte (the canary word) */
     void *hi;           /* one past the highest usable byte */
     size_t size;        /* usable bytes asked for (before rounding) */
     bool guarded;
@@ -32,21 +34,27 @@ typedef struct cio_stack {
  * 0 or -ENOMEM. */
 int cio_stack_map(cio_stack *st, size_t size);
 
-/* Unmap it. */
+/* Give it back: a guarded stack is unmapped; an unguarded one returns its
+ * pages to the kernel and waits, mapped, for reuse (see stack.c). */
 void cio_stack_unmap(cio_stack *st);
 
 /* Make a recycled stack look fresh to the sanitizers (ASan keeps the poison
- * of frames that never returned) and reset the canary. */
+ * of frames that never returned). */
 void cio_stack_recycle(cio_stack *st);
 
-/* True if the canary is intact. */
+/* True if the canary is intact (the lowest word still reads zero). */
 static inline bool cio_stack_canary_ok(const cio_stack *st)
 {
-    return *(const uint64_t *)st->lo == CIO_STACK_CANARY;
+    return *(const volatile uint64_t *)st->lo == 0;
 }
 
 /* True if addr falls in st's guard page. */
 bool cio_stack_in_guard(const cio_stack *st, const void *addr);
+
+/* The reserve of unguarded stacks (stack_reserve.c): take one of size bytes
+ * (page-rounded) or put one back. Returns 0 or -ENOMEM. */
+int cio_stack_reserve_take(cio_stack *st, size_t size);
+void cio_stack_reserve_put(cio_stack *st);
 
 /* Process-wide counts of stacks by kind. */
 size_t cio_stack_count_guarded(void);

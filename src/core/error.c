@@ -20,6 +20,7 @@ static const struct code_text special[] = {
     { -EOVERFLOW, "EOVERFLOW", "bounded semaphore released too many times" },
     { -EPERM, "EPERM", "not permitted (lock not held, or blocking call outside a task)" },
     { -EINVAL, "EINVAL", "invalid argument" },
+    { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
 };

@@ -29,11 +29,13 @@ static cio_done_hook *hooks_alloc(cio_done_hook *local, size_t n)
     return calloc(n, sizeof(cio_done_hook));
 }
 
+/* Remove the hooks that have not fired. A fired hook's task may have been
+ * joined and freed since: it is not looked at. */
 static void hooks_release(cio_task **tasks, size_t n, cio_done_hook *hooks,
                           cio_done_hook *local)
 {
     for (size_t i = 0; i < n; i++)
-        if (hooks[i].fn && tasks[i]->state != CIO_TASK_DONE)
+        if (hooks[i].fn)
             cio_task_hook_remove(tasks[i], &hooks[i]);
     if (hooks != local)
         free(hooks);
@@ -48,6 +50,26 @@ struct gather {
     cio_task **tasks;
     size_t n;
 };
+
+/* Claim every task for joining; a task listed twice would be freed twice. */
+static bool claim_all(cio_task **tasks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i]->joining) {
+            while (i--)
+                tasks[i]->joining = false;
+            return false;
+        }
+        tasks[i]->joining = true;
+    }
+    return true;
+}
+
+static void unclaim_all(cio_task **tasks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        tasks[i]->joining = false;
+}
 
 static void gather_done(cio_done_hook *h, cio_task *t)
 {
@@ -68,12 +90,14 @@ static void gather_cancel_all(void *ctx)
 int cio_gather(cio_task **tasks, size_t n, int *statuses, void **results,
                unsigned flags)
 {
-    if (!watchable(tasks, n))
+    if (!watchable(tasks, n) || !claim_all(tasks, n))
         return -EINVAL;
     cio_done_hook local[STACK_HOOKS];
     cio_done_hook *hooks = hooks_alloc(local, n);
-    if (!hooks)
+    if (!hooks) {
+        unclaim_all(tasks, n);
         return -ENOMEM;
+    }
     struct gather g = { .tasks = tasks, .n = n };
     cio_waiter_init(&g.w);
     for (size_t i = 0; i < n; i++) {
@@ -86,14 +110,12 @@ int cio_gather(cio_task **tasks, size_t n, int *statuses, void **results,
         }
         hooks[i] = (cio_done_hook){ .fn = gather_done, .ctx = &g };
         cio_task_hook_add(t, &hooks[i]);
-        t->joining = true;
         g.pending++;
     }
     int rc = cio_wait_until_zero(&g.w, &g.pending, gather_cancel_all, &g);
     if (rc < 0 && rc != -ECANCELED) {   /* not in a task: nothing waited */
         hooks_release(tasks, n, hooks, local);
-        for (size_t i = 0; i < n; i++)
-            tasks[i]->joining = false;
+        unclaim_all(tasks, n);
         return rc;
     }
     if (hooks != local)

@@ -85,6 +85,8 @@ static void cancel_children_cb(void *g) { cancel_children(g); }
 
 int cio_group_wait(cio_group *g)
 {
+    if (g->_waiter)
+        return -EBUSY;
     cio_waiter w;
     cio_waiter_init(&w);
     g->_waiter = &w;

@@ -25,7 +25,9 @@ enum cio_task_state {
     CIO_TASK_DONE,
 };
 
-/* Run when a task finishes (join, gather, wait, as_completed, groups). */
+/* Run when a task finishes (join, gather, wait, as_completed, groups).
+ * fn is cleared just before it is called: a hook whose fn is still set is
+ * still registered on a live task. */
 typedef struct cio_done_hook {
     struct cio_done_hook *prev, *next;
     void (*fn)(struct cio_done_hook *hook, cio_task *t);
@@ -58,7 +60,7 @@ struct cio_task {
     int64_t spawned_at;
     cio_stack stack;
     cio_san_ctx san;
-    char name_buf[32];              /* "" until named: see cio_task_name_of */
+    char name[32];
 };
 
 struct cio_loop {
@@ -79,12 +81,12 @@ struct cio_loop {
     size_t live;                    /* tasks not yet done */
     cio_task *dead;                 /* finished, to free from the loop context */
     uint64_t switches, iterations;
+    uint64_t next_id, id_limit;     /* block of task ids taken */
     size_t refs;                    /* things outside that may wake the loop */
-    uint64_t id_next, id_end;       /* task ids left in the loop's block */
 };
 
 /* The calling thread's loop. */
-extern __thread cio_loop *cio_tls_loop;
+extern __thread cio_loop *cio_tls_loop __attribute__((tls_model("initial-exec")));
 
 /* ---- scheduler (sched.c) ------------------------------------------------ */
 
@@ -152,6 +154,11 @@ void cio_wait_interrupt(cio_task *t);
 /* True if a blocking call by t now would return -ECANCELED. */
 bool cio_task_is_cancelled(const cio_task *t);
 
+/* A blocking call of t is failing with -ECANCELED: record it on the scope
+ * the interruption belongs to (the outermost cancelled one up to a shield,
+ * which cio_scope_leave then reports) and return -ECANCELED. */
+int cio_task_cancel_delivered(cio_task *t);
+
 /* Register / remove a hook run when t finishes (t must not be done). */
 void cio_task_hook_add(cio_task *t, cio_done_hook *h);
 void cio_task_hook_remove(cio_task *t, cio_done_hook *h);
@@ -171,11 +178,6 @@ static inline bool cio_status_failed(int status)
 {
     return status < 0 && status != -ECANCELED;
 }
-
-/* t's name. A task spawned without one is named "task-<id>" only when its
- * name is first needed: formatting it at every spawn cost a sixth of a
- * spawn + join (bench_spawn). Async-signal-safe (the overflow report). */
-const char *cio_task_name_of(cio_task *t);
 
 /* The running task, asserting there is one (blocking calls need it). */
 cio_task *cio_task_self(void);

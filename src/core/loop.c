@@ -38,7 +38,7 @@ static bool running_stack(const cio_stack **st, const char **name)
     if (!L || !L->current)
         return false;
     *st = &L->current->stack;
-    *name = cio_task_name_of(L->current);
+    *name = cio_task_name(L->current);
     return true;
 }
 
@@ -119,7 +119,7 @@ static void report_blocked(cio_loop *L, const char *why)
     fprintf(stderr, "cio: %s\n", why);
     for (cio_task *t = L->all_head; t; t = t->all_next)
         if (t->state != CIO_TASK_DONE)
-            fprintf(stderr, "cio:   task '%s' (id %llu) is blocked\n", cio_task_name_of(t),
+            fprintf(stderr, "cio:   task '%s' (id %llu) is blocked\n", cio_task_name(t),
                     (unsigned long long)t->id);
 }
 
@@ -130,7 +130,7 @@ static void report_unretrieved(cio_loop *L)
             !cio_status_failed(t->status))
             continue;
         fprintf(stderr, "cio: task '%s' (id %llu) failed with %s (%s) and was "
-                        "never joined\n", cio_task_name_of(t), (unsigned long long)t->id,
+                        "never joined\n", cio_task_name(t), (unsigned long long)t->id,
                 cio_errname(t->status), cio_strerror(t->status));
     }
 }

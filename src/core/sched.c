@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <time.h>
 
-__thread cio_loop *cio_tls_loop;
+__thread cio_loop *cio_tls_loop __attribute__((tls_model("initial-exec")));
 
 void cio_sched_ready(cio_task *t)
 {
@@ -39,8 +39,9 @@ static cio_task *pop_ready(cio_loop *L)
 void cio_sched_switch_away(cio_task *self)
 {
     cio_loop *L = self->loop;
-    if (__builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
-        cio_stack_overflow_abort(&self->stack, cio_task_name_of(self));
+    /* Guarded stacks fault on overflow; the others are checked here. */
+    if (!self->stack.guarded && __builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
+        cio_stack_overflow_abort(&self->stack, cio_task_name(self));
     int exiting = self->state == CIO_TASK_DONE;
     L->switches++;
     if (L->rq_head && L->budget && !self->must_free) {

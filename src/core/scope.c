@@ -39,7 +39,7 @@ static void enter(cio_scope *s, int64_t deadline, bool shielded)
 {
     cio_task *t = cio_task_current();
     s->_task = t;
-    s->_cancelled = s->_timed_out = false;
+    s->_cancelled = s->_timed_out = s->_delivered = false;
     s->_shielded = shielded;
     s->_active = t != NULL;
     s->_deadline = deadline;
@@ -65,15 +65,15 @@ int cio_scope_leave(cio_scope *s)
         return 0;
     if (t->scope != s) {
         fprintf(stderr, "cio: task '%s' left a cancel scope that is not its "
-                        "innermost (scopes must nest)\n", cio_task_name_of(t));
+                        "innermost (scopes must nest)\n", cio_task_name(t));
         abort();
     }
     cio_timer_disarm(&t->loop->timers, &s->_timer);
     t->scope = s->_parent;
     s->_active = false;
-    if (s->_timed_out)
-        return -ETIMEDOUT;
-    return s->_cancelled ? -ECANCELED : 0;
+    if (!s->_delivered)
+        return 0;
+    return s->_timed_out ? -ETIMEDOUT : -ECANCELED;
 }
 
 void cio_scope_cancel(cio_scope *s) { cancel(s, false); }
@@ -99,7 +99,15 @@ int cio_wait_for(cio_task_fn *fn, void *arg, int64_t timeout_ns)
     cio_scope_enter(&s, cio_deadline_after(timeout_ns));
     int rc = fn(arg);
     int why = cio_scope_leave(&s);
-    return why == -ETIMEDOUT && rc == -ECANCELED ? -ETIMEDOUT : rc;
+    /* An outside cancellation that is in force too is what the caller must
+     * see (asyncio.wait_for and trio agree): the timeout does not hide it. */
+    if (why == -ETIMEDOUT && rc == -ECANCELED) {
+        if (!cio_cancelled())
+            return -ETIMEDOUT;
+        /* The caller sees -ECANCELED: it belongs to the outer scope now. */
+        return cio_task_cancel_delivered(cio_task_current());
+    }
+    return rc;
 }
 
 int cio_shield(cio_task_fn *fn, void *arg)

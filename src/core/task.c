@@ -12,21 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Task ids: each loop takes them from the process in blocks, so a spawn
- * makes no atomic operation (a locked add cost ~5 ns of a ~85 ns spawn +
- * join: it waits for every pending store). */
 static atomic_uint_fast64_t next_task_id = 1;
-#define TASK_ID_BLOCK 1024
-
-static uint64_t take_task_id(cio_loop *L)
-{
-    if (L->id_next == L->id_end) {
-        L->id_next = atomic_fetch_add_explicit(&next_task_id, TASK_ID_BLOCK,
-                                               memory_order_relaxed);
-        L->id_end = L->id_next + TASK_ID_BLOCK;
-    }
-    return L->id_next++;
-}
 
 #define TASK_SLOT ((sizeof(cio_task) + 63) & ~(size_t)63)
 
@@ -107,13 +93,28 @@ static void run_hooks(cio_task *t)
         if (t->hooks)
             t->hooks->prev = NULL;
         h->prev = h->next = NULL;
-        h->fn(h, t);
+        /* Mark it fired: its owner may no longer look at t (freed). */
+        void (*fn)(cio_done_hook *, cio_task *) = h->fn;
+        h->fn = NULL;
+        fn(h, t);
     }
+}
+
+/* A scope left open would keep its deadline armed on a dead stack. */
+static void check_scopes_closed(cio_task *t)
+{
+    if (t->scope == &t->root)
+        return;
+    fprintf(stderr, "cio: task '%s' returned with a cancel scope still open "
+                    "(every cio_scope_enter needs its cio_scope_leave)\n",
+            t->name);
+    abort();
 }
 
 static __attribute__((noreturn)) void finish(cio_task *t, int status)
 {
     cio_loop *L = t->loop;
+    check_scopes_closed(t);
     t->status = status;
     t->state = CIO_TASK_DONE;
     L->live--;
@@ -139,58 +140,67 @@ static void task_entry(void *arg)
 
 /* ---- spawning ----------------------------------------------------------- */
 
+/* Unnamed tasks get "task-<id>" when first asked: formatting it at every
+ * spawn would cost more than the rest of the spawn. */
 static void set_name(cio_task *t, const char *name)
 {
-    size_t n = name ? strnlen(name, sizeof t->name_buf - 1) : 0;
-    memcpy(t->name_buf, name ? name : "", n);
-    t->name_buf[n] = '\0';
+    if (name)
+        snprintf(t->name, sizeof t->name, "%s", name);
+    else
+        t->name[0] = '\0';
 }
 
-/* "task-<id>", by hand: cheap, and safe in a signal handler. */
-static void set_default_name(cio_task *t)
+static const char *name_of(cio_task *t)
 {
-    char digits[20];
-    int n = 0;
-    uint64_t id = t->id;
-    do {
-        digits[n++] = (char)('0' + id % 10);
-        id /= 10;
-    } while (id);
-    memcpy(t->name_buf, "task-", 5);
-    char *p = t->name_buf + 5;
-    while (n)
-        *p++ = digits[--n];
-    *p = '\0';
+    if (!t->name[0])
+        snprintf(t->name, sizeof t->name, "task-%llu", (unsigned long long)t->id);
+    return t->name;
 }
 
-const char *cio_task_name_of(cio_task *t)
+/* Ids are unique per process; each loop takes them from the global counter
+ * in blocks so that a spawn makes no atomic operation. */
+#define ID_BLOCK 1024
+
+static uint64_t new_id(cio_loop *L)
 {
-    if (!t->name_buf[0])
-        set_default_name(t);
-    return t->name_buf;
+    if (L->next_id == L->id_limit) {
+        L->next_id = atomic_fetch_add_explicit(&next_task_id, ID_BLOCK,
+                                               memory_order_relaxed);
+        L->id_limit = L->next_id + ID_BLOCK;
+    }
+    return L->next_id++;
 }
 
-/* Zero a task struct with plain 16-byte stores. GCC turns a memset of this
- * size into `rep stos`, whose start-up cost was a sixth of a spawn + join;
- * the stores are volatile so that it cannot turn them back into one. */
-static void zero_task(cio_task *t)
-{
-    typedef uint64_t chunk __attribute__((vector_size(16)));
-    _Static_assert(sizeof(cio_task) % sizeof(chunk) == 0 &&
-                   TASK_SLOT % 64 == 0, "task structs are 16-byte chunks");
-    volatile chunk *p = (volatile chunk *)(void *)t;
-    for (size_t i = 0; i < sizeof *t / sizeof(chunk); i++)
-        p[i] = (chunk){ 0, 0 };
-}
-
-/* t is zeroed already. */
 static void init_root_scope(cio_task *t)
 {
-    t->root._task = t;
-    t->root._deadline = CIO_NEVER;
-    t->root._active = true;
-    cio_timer_node_init(&t->root._timer, NULL);
-    t->scope = &t->root;
+    cio_scope *s = &t->root;
+    s->_parent = NULL;
+    s->_task = t;
+    s->_deadline = CIO_NEVER;
+    cio_timer_node_init(&s->_timer, NULL);
+    s->_cancelled = s->_timed_out = s->_shielded = s->_delivered = false;
+    s->_active = true;
+    t->scope = s;
+}
+
+/* Field by field rather than memset: the struct is a few hundred bytes and
+ * a spawn is meant to cost tens of nanoseconds. */
+static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
+{
+    t->loop = L;
+    t->rq_next = NULL;
+    t->all_next = NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->status = 0;
+    t->joining = t->free_when_done = t->must_free = t->retrieved = false;
+    t->wait = NULL;
+    t->hooks = NULL;
+    t->group = NULL;
+    t->group_prev = t->group_next = NULL;
+    t->id = new_id(L);
+    t->spawned_at = L->now;
 }
 
 int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
@@ -203,15 +213,9 @@ int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
     if (!t)
         return -ENOMEM;
     cio_stack st = t->stack;
-    zero_task(t);
     t->stack = st;
-    t->loop = L;
-    t->fn = fn;
-    t->arg = arg;
-    t->id = take_task_id(L);
-    t->spawned_at = L->now;
-    if (opts && opts->name)
-        set_name(t, opts->name);
+    init_fields(t, L, fn, arg);
+    set_name(t, opts ? opts->name : NULL);
     init_root_scope(t);
     char *stack_top = (char *)t;
     cio_san_task_ctx_init(&t->san, st.lo, (size_t)(stack_top - (char *)st.lo));
@@ -279,13 +283,18 @@ int cio_task_join(cio_task *t, void **result)
         cio_task_hook_add(t, &h);
         t->joining = true;
         int rc = cio_wait_park(&w, NULL, CIO_NEVER);
-        if (t->state != CIO_TASK_DONE) {
+        bool done = t->state == CIO_TASK_DONE;
+        if (!done)
             cio_task_hook_remove(t, &h);
+        /* A cancelled joiner leaves t joinable even if t ended meanwhile
+         * (its status stays in t, nothing is lost), as on the fast path:
+         * so -ECANCELED with the joiner cancelled always means "not freed". */
+        if (!done || (self && cio_task_is_cancelled(self))) {
             t->joining = false;
-            return rc < 0 ? rc : -EINVAL;
+            return rc < 0 ? rc : cio_task_cancel_delivered(self);
         }
     } else if (self && cio_task_is_cancelled(self)) {
-        return -ECANCELED;
+        return cio_task_cancel_delivered(self);
     }
     int status = t->status;
     if (result)
@@ -298,6 +307,20 @@ void cio_task_cancel(cio_task *t)
 {
     if (t && t->state != CIO_TASK_DONE)
         cio_scope_cancel(&t->root);
+}
+
+int cio_task_cancel_delivered(cio_task *t)
+{
+    cio_scope *owner = NULL;
+    for (cio_scope *s = t->scope; s; s = s->_parent) {
+        if (s->_cancelled)
+            owner = s;
+        if (s->_shielded)
+            break;
+    }
+    if (owner)
+        owner->_delivered = true;
+    return -ECANCELED;
 }
 
 bool cio_task_is_cancelled(const cio_task *t)
@@ -321,13 +344,7 @@ cio_task *cio_task_current(void)
 
 cio_task *cio_task_self(void) { return cio_task_current(); }
 
-/* The name is made on first use, so the handle's task is written to: it is
- * never a const object (it lives in its stack's mapping). */
-const char *cio_task_name(const cio_task *t)
-{
-    return cio_task_name_of((cio_task *)t);
-}
-
+const char *cio_task_name(const cio_task *t) { return name_of((cio_task *)t); }
 void cio_task_set_name(cio_task *t, const char *name) { set_name(t, name); }
 uint64_t cio_task_id(const cio_task *t) { return t->id; }
 bool cio_task_done(const cio_task *t) { return t->state == CIO_TASK_DONE; }

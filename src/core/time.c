@@ -25,7 +25,7 @@ int cio_yield(void)
     if (!t)
         return -EPERM;
     if (cio_task_is_cancelled(t))
-        return -ECANCELED;
+        return cio_task_cancel_delivered(t);
     cio_sched_ready(t);
     cio_sched_switch_away(t);
     return 0;

@@ -80,7 +80,7 @@ int cio_wait_park(cio_waiter *w, cio_waitlist *list, int64_t deadline)
     if (!t)
         return -EPERM;          /* blocking call outside any task */
     if (cio_task_is_cancelled(t))
-        return -ECANCELED;
+        return cio_task_cancel_delivered(t);
     if (deadline <= L->now)
         return -ETIMEDOUT;
     w->task = t;
@@ -131,7 +131,7 @@ void cio_wait_interrupt(cio_task *t)
     if (!t || t->state != CIO_TASK_PARKED || !t->wait)
         return;
     if (t->wait->state == CIO_WAITER_PARKED && cio_task_is_cancelled(t))
-        settle(t->wait, CIO_WAITER_CANCELLED, -ECANCELED);
+        settle(t->wait, CIO_WAITER_CANCELLED, cio_task_cancel_delivered(t));
 }
 
 int cio_wait_until_zero(cio_waiter *w, const size_t *pending,
@@ -140,6 +140,9 @@ int cio_wait_until_zero(cio_waiter *w, const size_t *pending,
     int rc = 0;
     cio_scope shield;
     bool shielded = false;
+    /* A cancellation point even when nothing is pending. */
+    if (cio_cancelled() && !*pending)
+        return cio_task_cancel_delivered(cio_task_current());
     while (*pending) {
         int r = cio_wait_park(w, NULL, CIO_NEVER);
         if (r == -ECANCELED && !shielded) {
@@ -165,5 +168,5 @@ int cio_wait_checkpoint(void)
     cio_task *t = cio_task_current();
     if (!t)
         return -EPERM;
-    return cio_task_is_cancelled(t) ? -ECANCELED : 0;
+    return cio_task_is_cancelled(t) ? cio_task_cancel_delivered(t) : 0;
 }
