@@ -1,9 +1,10 @@
 /* bench_timer_heap.c — which heap for the loop's timers: binary or 4-ary?
  *
- * usage: bench_timer_heap [heap2|heap4|cio|all] [TIMERS] [OPS]
+ * usage: bench_timer_heap [heap2|heap4|cio|heap4-keyed|all] [TIMERS] [OPS]
  * Runs the same operations on a binary (heap2) and a 4-ary (heap4) copy of
- * the timer heap (heap_copy.h) or on the library's own (cio: 4-ary, in
- * src/core/timer.c), with TIMERS (1,000,000) pending timers at random
+ * the timer heap (heap_copy.h), on the library's own (cio: 4-ary, in
+ * src/core/timer.c), or on a 4-ary heap that keeps the keys in its array
+ * (heap_keyed.h), with TIMERS (1,000,000) pending timers at random
  * deadlines (bench/run runs each heap in a process of its own, in turn):
  *   heap_insert      arm TIMERS timers into an empty heap, ns per insert
  *   heap_arm_disarm  with TIMERS pending, arm and disarm one more, OPS times
@@ -28,17 +29,35 @@
 #undef HEAP_ARITY
 #undef HEAP_FN
 
+#include "heap_keyed.h"
+
+/* One heap to measure, behind a common interface. */
 typedef struct heap_impl {
     const char *name;
-    int (*arm)(cio_timer_heap *, cio_timer_node *, int64_t);
-    void (*disarm)(cio_timer_heap *, cio_timer_node *);
-    size_t (*run_due)(cio_timer_heap *, int64_t);
+    int (*arm)(void *, cio_timer_node *, int64_t);
+    void (*disarm)(void *, cio_timer_node *);
+    size_t (*run_due)(void *, int64_t);
+    bool keyed;                 /* a keyed_heap, not a cio_timer_heap */
 } heap_impl;
 
+#define WRAP(prefix, fn, heap_type)                                         \
+    static int prefix##_arm_any(void *h, cio_timer_node *n, int64_t d)      \
+    { return fn##arm((heap_type *)h, n, d); }                               \
+    static void prefix##_disarm_any(void *h, cio_timer_node *n)             \
+    { fn##disarm((heap_type *)h, n); }                                      \
+    static size_t prefix##_run_due_any(void *h, int64_t now)                \
+    { return fn##run_due((heap_type *)h, now); }
+
+WRAP(h2, heap2_, cio_timer_heap)
+WRAP(h4, heap4_, cio_timer_heap)
+WRAP(lib, cio_timer_, cio_timer_heap)
+WRAP(k4, keyed_, keyed_heap)
+
 static const heap_impl impls[] = {
-    { "heap2", heap2_arm, heap2_disarm, heap2_run_due },
-    { "heap4", heap4_arm, heap4_disarm, heap4_run_due },
-    { "cio", cio_timer_arm, cio_timer_disarm, cio_timer_run_due },
+    { "heap2", h2_arm_any, h2_disarm_any, h2_run_due_any, false },
+    { "heap4", h4_arm_any, h4_disarm_any, h4_run_due_any, false },
+    { "cio", lib_arm_any, lib_disarm_any, lib_run_due_any, false },
+    { "heap4-keyed", k4_arm_any, k4_disarm_any, k4_run_due_any, true },
 };
 
 static size_t fired;
@@ -54,7 +73,7 @@ static double per_op(int64_t t0, long ops)
     return (double)(bench_now_ns() - t0) / (double)ops;
 }
 
-static void arm_all(const heap_impl *im, cio_timer_heap *h,
+static void arm_all(const heap_impl *im, void *h,
                     cio_timer_node **order, long n, uint64_t *rng)
 {
     for (long i = 0; i < n; i++)
@@ -65,35 +84,38 @@ static void run_impl(const heap_impl *im, cio_timer_node **order, long n,
                      long ops)
 {
     uint64_t rng = 7;
-    cio_timer_heap h;
-    cio_timer_heap_init(&h);
+    cio_timer_heap lib_heap;
+    keyed_heap keyed = { 0 };
+    cio_timer_heap_init(&lib_heap);
+    void *h = im->keyed ? (void *)&keyed : (void *)&lib_heap;
 
     int64_t t0 = bench_now_ns();
-    arm_all(im, &h, order, n, &rng);
+    arm_all(im, h, order, n, &rng);
     bench_emit_impl("heap_insert", im->name, per_op(t0, n), "ns/timer");
 
     cio_timer_node extra;
     cio_timer_node_init(&extra, count_fire);
     t0 = bench_now_ns();
     for (long i = 0; i < ops; i++) {
-        BENCH_CHECK(im->arm(&h, &extra, random_deadline(&rng)));
-        im->disarm(&h, &extra);
+        BENCH_CHECK(im->arm(h, &extra, random_deadline(&rng)));
+        im->disarm(h, &extra);
     }
     bench_emit_impl("heap_arm_disarm", im->name, per_op(t0, ops), "ns/timer");
 
     t0 = bench_now_ns();
     for (long i = n - 1; i >= 0; i--)     /* any order: deadlines are random */
-        im->disarm(&h, order[i]);
+        im->disarm(h, order[i]);
     bench_emit_impl("heap_cancel", im->name, per_op(t0, n), "ns/timer");
 
-    arm_all(im, &h, order, n, &rng);
+    arm_all(im, h, order, n, &rng);
     fired = 0;
     t0 = bench_now_ns();
-    im->run_due(&h, CIO_NEVER);
+    im->run_due(h, CIO_NEVER);
     bench_emit_impl("heap_fire", im->name, per_op(t0, n), "ns/timer");
-    if (fired != (size_t)n || h.count)
+    if (fired != (size_t)n || lib_heap.count || keyed.count)
         exit(1);
-    cio_timer_heap_free(&h);
+    cio_timer_heap_free(&lib_heap);
+    free(keyed.e);
 }
 
 int main(int argc, char **argv)
