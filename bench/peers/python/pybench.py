@@ -83,8 +83,8 @@ async def bench_memory():
         sys.exit("only %d of %d tasks blocked" % (blocked, n))
     emit("memory", (rss1 - rss0) / 1024 / n, "KiB/task")
     emit("memory_pagetables", (pt1 - pt0) / 1024 / n, "KiB/task")
-    print("python: %d tasks awaiting an Event in %.2f s (the list of task "
-          "handles is included: 8 bytes each)" % (n, dt))
+    print("%s: %d tasks awaiting an Event in %.2f s (the list of task "
+          "handles is included: 8 bytes each)" % (sys.argv[1], n, dt))
     event.set()
     await asyncio.gather(*tasks)
 
