@@ -3,7 +3,7 @@
  * Ordered by (deadline, seq): equal deadlines fire in the order they were
  * armed (FIFO; CPython leaves that order undefined). Each node remembers its
  * slot, so disarming is O(log n) with no search. Why a 4-ary heap: see
- * docs/decisions.md (measured against a binary heap by bench_timers).
+ * docs/decisions.md (measured against a binary heap by bench_timer_heap).
  */
 #ifndef CIO_CORE_TIMER_H
 #define CIO_CORE_TIMER_H
