@@ -449,3 +449,36 @@ Test(loop, the_default_stack_size_is_an_option)
     cio_loop_options o = { .virtual_clock = true, .stack_size = 256 * 1024 };
     cr_assert_eq(cio_run_with(&o, stack_option_main, NULL), 0);
 }
+
+/* ---- pool trimming ------------------------------------------------------- */
+
+static int trivial(void *arg) { (void)arg; return 0; }
+
+static int trim_main(void *arg)
+{
+    (void)arg;
+    enum { N = 400 };
+    cio_task *ts[N];
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(cio_task_spawn(&ts[i], trivial, NULL, NULL), 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(cio_task_join(ts[i], NULL), 0);
+    cio_loop_stats s;
+    cio_loop_get_stats(cio_loop_current(), &s);
+    size_t burst = s.pooled_stacks;
+    cr_assert_geq(burst, N - 1, "the burst's stacks are pooled");
+    /* Going idle (a sleep with nothing else ready) trims half the excess. */
+    cr_assert_eq(cio_sleep(CIO_MS), 0);
+    cio_loop_get_stats(cio_loop_current(), &s);
+    cr_assert_eq(s.pooled_stacks, burst - (burst - 64 + 1) / 2);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(cio_sleep(CIO_MS), 0);
+    cio_loop_get_stats(cio_loop_current(), &s);
+    cr_assert_eq(s.pooled_stacks, 64, "decays to the floor and stays there");
+    return 0;
+}
+
+Test(loop, idle_passes_trim_the_stack_pool_to_a_floor)
+{
+    cr_assert_eq(run_virtual(trim_main, NULL), 0);
+}

@@ -173,6 +173,11 @@ void cio_task_free(cio_task *t);
 /* Unmap every pooled stack. */
 void cio_task_pool_drain(cio_loop *L);
 
+/* Called when the loop goes idle: release half of the pooled stacks above
+ * CIO_POOL_FLOOR. */
+#define CIO_POOL_FLOOR 64
+void cio_task_pool_trim(cio_loop *L);
+
 /* True if status counts as a failure (negative, and not a cancellation). */
 static inline bool cio_status_failed(int status)
 {

@@ -89,6 +89,7 @@ static int idle(cio_loop *L)
     int64_t next = cio_timer_next(&L->timers);
     if (next == CIO_NEVER && !may_be_woken(L))
         return -EDEADLK;
+    cio_task_pool_trim(L);
     if (L->virtual_clock) {
         if (may_be_woken(L)) {
             cio_poller_wait(&L->poller, 0);

@@ -72,15 +72,28 @@ void cio_task_free(cio_task *t)
     cio_stack_unmap(&st);
 }
 
-void cio_task_pool_drain(cio_loop *L)
+static void pool_release(cio_loop *L, size_t n)
 {
-    while (L->pool) {
+    while (n-- && L->pool) {
         cio_task *t = L->pool;
         L->pool = t->rq_next;
+        L->pool_count--;
         cio_stack st = t->stack;
         cio_stack_unmap(&st);
     }
-    L->pool_count = 0;
+}
+
+void cio_task_pool_drain(cio_loop *L) { pool_release(L, SIZE_MAX); }
+
+/* A burst of tasks leaves up to pool_max stacks behind, each holding the
+ * pages it touched. Each time the loop goes idle, give back half of what
+ * exceeds a small floor: a steady load keeps its stacks, a past burst's
+ * decay within a few idle passes. */
+void cio_task_pool_trim(cio_loop *L)
+{
+    size_t floor = L->pool_max < CIO_POOL_FLOOR ? L->pool_max : CIO_POOL_FLOOR;
+    if (L->pool_count > floor)
+        pool_release(L, (L->pool_count - floor + 1) / 2);
 }
 
 /* ---- running ------------------------------------------------------------ */
