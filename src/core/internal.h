@@ -57,7 +57,6 @@ struct cio_task {
     struct cio_group *group;
     cio_task *group_prev, *group_next;
     uint64_t id;
-    int64_t spawned_at;
     cio_stack stack;
     cio_san_ctx san;
     char name[32];
@@ -184,8 +183,6 @@ static inline bool cio_status_failed(int status)
     return status < 0 && status != -ECANCELED;
 }
 
-/* The running task, asserting there is one (blocking calls need it). */
-cio_task *cio_task_self(void);
 
 /* Called by groups when one of their children finishes. */
 void cio_group_child_done(struct cio_group *g, cio_task *t);

@@ -213,7 +213,6 @@ static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
     t->group = NULL;
     t->group_prev = t->group_next = NULL;
     t->id = new_id(L);
-    t->spawned_at = L->now;
 }
 
 int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
@@ -355,7 +354,6 @@ cio_task *cio_task_current(void)
     return L ? L->current : NULL;
 }
 
-cio_task *cio_task_self(void) { return cio_task_current(); }
 
 const char *cio_task_name(const cio_task *t) { return name_of((cio_task *)t); }
 void cio_task_set_name(cio_task *t, const char *name) { set_name(t, name); }
