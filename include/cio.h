@@ -16,5 +16,6 @@
 #include "cio/condition.h"
 #include "cio/barrier.h"
 #include "cio/queue.h"
+#include "cio/socket.h"
 
 #endif

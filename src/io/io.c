@@ -3,10 +3,11 @@
 
 #include <errno.h>
 
-int cio_fd_open(cio_fd *f, int fd)
+int cio_fd_open(cio_fd *f, int fd, unsigned flags)
 {
     cio_poller *p = cio_io_poller();
     f->fd = fd;
+    f->flags = (uint8_t)flags;
     f->rq_head = f->rq_tail = f->wq_head = f->wq_tail = NULL;
     if (!p)
         return -EPERM;

@@ -20,8 +20,9 @@
 #include "../poller/poller.h"
 
 /* Register fd (non-blocking, owned by the caller) with the current loop's
- * poller. Returns 0 or a negative errno; -EPERM outside a loop. */
-int cio_fd_open(cio_fd *f, int fd);
+ * poller; flags: CIO_FD_STREAM for byte streams. Returns 0 or a negative
+ * errno; -EPERM outside a loop. */
+int cio_fd_open(cio_fd *f, int fd, unsigned flags);
 
 /* Unregister f. Its pending requests must have finished (cio_fd_abort). */
 void cio_fd_release(cio_fd *f);

@@ -74,9 +74,19 @@ struct cio_io_req {
 struct cio_fd {
     int fd;
     uint32_t gen;               /* epoll: tells a stale event from a live one */
+    uint8_t flags;              /* CIO_FD_* (the owner's) */
+    uint8_t ready;              /* epoll: CIO_READY_* may be ready: try first */
     cio_io_req *rq_head, *rq_tail;  /* epoll: read-side requests waiting */
     cio_io_req *wq_head, *wq_tail;  /* epoll: write-side requests waiting */
 };
+
+/* cio_fd.flags: a byte stream (TCP, Unix stream, pipe): a short read means
+ * the kernel's buffer was emptied, a short write that it filled, so the
+ * next call can wait for readiness without trying. */
+#define CIO_FD_STREAM 1u
+
+#define CIO_READY_READ 1u
+#define CIO_READY_WRITE 2u
 
 typedef struct cio_poller cio_poller;
 
