@@ -15,7 +15,11 @@
 #pragma GCC visibility push(default)
 
 enum {
-    CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
+    CIO_EBROKEN = -4096,     /* a barrier was aborted or reset while waited on */
+    CIO_EINCOMPLETE = -4097, /* a stream ended before the bytes asked for
+                              * (asyncio.IncompleteReadError) */
+    CIO_ELIMIT = -4098,      /* a stream's buffer limit was reached before the
+                              * separator (asyncio.LimitOverrunError) */
 };
 
 /* A short English description of any code cio returns (negative errno or

@@ -23,6 +23,8 @@ static const struct code_text special[] = {
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_EINCOMPLETE, "CIO_EINCOMPLETE", "end of stream before the expected bytes" },
+    { CIO_ELIMIT, "CIO_ELIMIT", "stream buffer limit reached before the separator" },
 };
 
 static const struct code_text *find(int code)
