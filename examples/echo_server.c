@@ -57,10 +57,10 @@ static int usage(void)
 
 static int parse(int argc, char **argv, struct options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            return -1;
+    if (argc % 2 == 0)
+        return -1;              /* every option takes a value */
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *v = argv[i + 1];
         if (strcmp(argv[i], "--port") == 0)
             o->port = strtol(v, NULL, 10);
         else if (strcmp(argv[i], "--host") == 0)
@@ -69,7 +69,6 @@ static int parse(int argc, char **argv, struct options *o)
             o->unix_path = v;
         else
             return -1;
-        i++;
     }
     return o->port >= 0 && o->port <= 65535 ? 0 : -1;
 }
