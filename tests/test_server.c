@@ -319,12 +319,8 @@ static int emfile_main(void *arg)
     int pending[WAITING];
     cio_addr a;
     cr_assert_eq(cio_server_addr(srv, &a), 0);
-    for (int i = 0; i < WAITING; i++) {
-        /* Plain blocking connects: the task must not yield before the
-         * limit is set, or the server would accept them now. */
+    for (int i = 0; i < WAITING; i++)
         pending[i] = socket(AF_INET, SOCK_STREAM, 0);
-        cr_assert_eq(connect(pending[i], &a.sa, a.len), 0);
-    }
     struct rlimit old, tight;
     cr_assert_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
     int lowest = dup(0);
@@ -333,6 +329,11 @@ static int emfile_main(void *arg)
     tight = old;
     tight.rlim_cur = (rlim_t)lowest;
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    /* Connect once the limit is in force: a completion backend may accept
+     * as soon as a connection arrives. Plain blocking connects, so the task
+     * does not yield meanwhile. */
+    for (int i = 0; i < WAITING; i++)
+        cr_assert_eq(connect(pending[i], &a.sa, a.len), 0);
 
     cio_loop_stats before, after;
     cio_loop_get_stats(cio_loop_current(), &before);
