@@ -341,7 +341,12 @@ static int emfile_main(void *arg)
     cio_loop_get_stats(cio_loop_current(), &after);
     cio_server_stats s;
     cio_server_get_stats(srv, &s);
-    cr_assert_eq(s.accepted, WAITING, "nothing accepted while out of descriptors: %llu accepted, %llu backoffs, lowest %d", (unsigned long long)s.accepted, (unsigned long long)s.backoffs, lowest);
+    /* Nothing accepted while out of descriptors; except that io_uring
+     * reads RLIMIT_NOFILE when an accept is submitted, so the one already
+     * in the ring may take one more. */
+    cr_assert_geq(s.accepted, WAITING);
+    cr_assert_leq(s.accepted, WAITING + 1, "%llu accepted while out of descriptors",
+                  (unsigned long long)s.accepted);
     /* 10, 20, 40 ... 640 ms, then 1 s each: about 16 tries in 10 s. */
     cr_assert_geq(s.backoffs, 10);
     cr_assert_leq(s.backoffs, 20, "backed off %llu times", (unsigned long long)s.backoffs);
