@@ -9,7 +9,7 @@
 #include "cio/server.h"
 
 struct cio_server {
-    cio_group group;            /* the handlers (first: see server_of) */
+    cio_group group;            /* the handlers (see server_of) */
     cio_socket *listener;       /* closed by the accept loop as it ends */
     cio_addr addr;
     cio_server_handler *handler;
