@@ -5,6 +5,8 @@
  * (virtual) sleep, by which time the reader has taken the earlier ones. */
 #include "stream_helpers.h"
 
+#include "io/stream_internal.h"     /* to see when the read buffer exists */
+
 static int peer;
 
 /* ---- read ----------------------------------------------------------------- */
@@ -39,6 +41,57 @@ static int read_main(void *arg)
 Test(stream, read_serves_the_buffer_then_the_socket_then_eof)
 {
     cr_assert_eq(run_virtual(read_main, NULL), 0);
+}
+
+/* A connection read only with buffers at least as large as the stream's
+ * first buffer size never gets a read buffer: idle, it costs nothing. */
+static int no_buffer_main(void *arg)
+{
+    (void)arg;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    char buf[4096];
+    for (int i = 0; i < 3; i++) {
+        put(peer, "ping");
+        cr_assert_eq(cio_stream_read(st, buf, sizeof buf), 4);
+    }
+    cr_assert_null(st->buf);
+    /* The first small read makes one of the configured size. */
+    put(peer, "pong");
+    cr_assert_eq(cio_stream_read(st, buf, 1), 1);
+    cr_assert_not_null(st->buf);
+    cr_assert_eq(st->cap, 2048);
+    cr_assert_eq(cio_stream_close(st), 0);
+    close(peer);
+    return 0;
+}
+
+Test(stream, large_reads_need_no_read_buffer)
+{
+    cr_assert_eq(run_virtual(no_buffer_main, NULL), 0);
+}
+
+/* The peer's data and its end of stream arrive together (one readiness
+ * edge): after a short read the end must still be seen, not waited for. */
+static int eof_behind_data_main(void *arg)
+{
+    (void)arg;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    put(peer, "last words");
+    shutdown(peer, SHUT_WR);
+    cio_scope s;
+    cio_scope_enter(&s, cio_deadline_after(CIO_SEC));
+    char buf[64];
+    cr_assert_eq(cio_stream_read(st, buf, sizeof buf), 10);
+    cr_assert_eq(cio_stream_read(st, buf, sizeof buf), 0, "the end of stream was missed");
+    cr_assert_eq(cio_scope_leave(&s), 0);
+    cr_assert_eq(cio_stream_close(st), 0);
+    close(peer);
+    return 0;
+}
+
+Test(stream, eof_arriving_with_the_data_is_not_missed)
+{
+    cr_assert_eq(run_virtual(eof_behind_data_main, NULL), 0);
 }
 
 /* ---- read_exactly ----------------------------------------------------------- */
