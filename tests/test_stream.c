@@ -70,20 +70,29 @@ Test(stream, large_reads_need_no_read_buffer)
     cr_assert_eq(run_virtual(no_buffer_main, NULL), 0);
 }
 
-/* The peer's data and its end of stream arrive together (one readiness
- * edge): after a short read the end must still be seen, not waited for. */
-static int eof_behind_data_main(void *arg)
+/* The peer's data and its end of stream arrive together, while the reader
+ * waits (one readiness edge for both): after the short read the end must
+ * still be seen, not waited for. */
+static int read_twice(void *arg)
 {
-    (void)arg;
-    cio_stream *st = stream_and_fd(&peer, NULL, false);
-    put(peer, "last words");
-    shutdown(peer, SHUT_WR);
+    cio_stream *st = arg;
     cio_scope s;
     cio_scope_enter(&s, cio_deadline_after(CIO_SEC));
     char buf[64];
     cr_assert_eq(cio_stream_read(st, buf, sizeof buf), 10);
     cr_assert_eq(cio_stream_read(st, buf, sizeof buf), 0, "the end of stream was missed");
-    cr_assert_eq(cio_scope_leave(&s), 0);
+    return cio_scope_leave(&s);
+}
+
+static int eof_behind_data_main(void *arg)
+{
+    (void)arg;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    cio_task *t = spawn(read_twice, st, "reader");
+    cr_assert_eq(cio_sleep(CIO_MS), 0);     /* the reader waits */
+    put(peer, "last words");
+    shutdown(peer, SHUT_WR);
+    cr_assert_eq(cio_task_join(t, NULL), 0);
     cr_assert_eq(cio_stream_close(st), 0);
     close(peer);
     return 0;
