@@ -16,5 +16,7 @@
 #include "cio/condition.h"
 #include "cio/barrier.h"
 #include "cio/queue.h"
+#include "cio/thread.h"
+#include "cio/dns.h"
 
 #endif

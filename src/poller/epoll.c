@@ -66,7 +66,9 @@ int cio_poller_wait(cio_poller *p, int64_t timeout_ns)
     for (int i = 0; i < n; i++)
         if (events[i].data.u64 == WAKE_TAG)
             drain_wakefd(p);
-    atomic_store_explicit(&p->woken, false, memory_order_release);
+    /* seq_cst: pairs with the loads of the thread-safe call queue that
+     * follow, so a wake cleared here cannot hide a call queued before it. */
+    atomic_store_explicit(&p->woken, false, memory_order_seq_cst);
     return n;
 }
 
