@@ -5,6 +5,7 @@
  */
 #include "helpers.h"
 #include "gate.h"
+#include "core/internal.h"     /* the loop's call-queue count, in one test */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -94,7 +95,17 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int running, peak;
-} conc = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+    pthread_t workers[MANY];
+    int n_workers;              /* distinct threads that ran a job */
+} conc = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}, 0 };
+
+static void note_worker(void)
+{
+    for (int i = 0; i < conc.n_workers; i++)
+        if (pthread_equal(conc.workers[i], pthread_self()))
+            return;
+    conc.workers[conc.n_workers++] = pthread_self();
+}
 
 static int expected_peak;
 
@@ -103,6 +114,7 @@ static int expected_peak;
 static void *counted_square(void *arg)
 {
     pthread_mutex_lock(&conc.mu);
+    note_worker();
     conc.running++;
     if (conc.running > conc.peak)
         conc.peak = conc.running;
@@ -141,6 +153,7 @@ Test(thread, many_jobs_more_than_workers)
     expected_peak = FEW;
     cr_assert_eq(run_threads(FEW, many_main, NULL), 0);
     cr_assert_eq(conc.peak, FEW, "peak %d", conc.peak);
+    cr_assert_eq(conc.n_workers, FEW, "%d worker threads", conc.n_workers);
 }
 
 Test(thread, pool_size_from_cio_threads_env)
@@ -149,6 +162,7 @@ Test(thread, pool_size_from_cio_threads_env)
     expected_peak = 2;
     cr_assert_eq(run_virtual(many_main, NULL), 0);
     cr_assert_eq(conc.peak, 2, "peak %d", conc.peak);
+    cr_assert_eq(conc.n_workers, 2, "%d worker threads", conc.n_workers);
 }
 
 /* ---- cancellation and late results -------------------------------------------- */
@@ -264,6 +278,56 @@ Test(thread, to_thread_in_a_cancelled_task_returns_at_once)
     cio_event_init(&disp.done);
     cr_assert_eq(run_virtual(already_cancelled_main, NULL), -ECANCELED);
     cr_assert_eq(second_ran, 0);
+}
+
+/* The race the job record settles: the caller's wait is settled by a
+ * cancellation, and the job's completion runs in the same loop pass, before
+ * the caller resumes. The completion cannot wake it; the caller, when it
+ * runs, must see the job finished and dispose of the result itself. The
+ * job queues the cancellation just before it returns, and the loop thread
+ * is held until the completion is queued behind it, so both run in one
+ * drain, in that order. */
+static cio_task *race_caller;
+static void cancel_cb(void *t) { cio_task_cancel(t); }
+
+static void *cancel_then_return(void *arg)
+{
+    signal_loop(job.loop, &job.started);
+    gate_wait(&job.release);
+    int rc = cio_call_threadsafe(job.loop, cancel_cb, race_caller);
+    cr_assert_eq(rc, 0);
+    return arg;
+}
+
+static int race_caller_fn(void *arg)
+{
+    return cio_to_thread_ex(cancel_then_return, arg, NULL, count_dispose);
+}
+
+static int same_pass_main(void *arg)
+{
+    (void)arg;
+    static int payload;
+    blocker_init(&job, NULL);
+    cio_event_init(&disp.done);
+    race_caller = spawn(race_caller_fn, &payload, "caller");
+    cr_assert_eq(cio_event_wait(&job.started), 0);
+    cio_loop *L = cio_loop_current();
+    gate_open(&job.release);
+    /* Hold the loop thread (no task switch) until the cancel call and
+     * the completion are both queued. */
+    while (atomic_load(&L->ts.pending) < 2)
+        ;
+    cr_assert_eq(cio_task_join(race_caller, NULL), -ECANCELED);
+    cr_assert_eq(disp.count, 1, "the caller disposed of the result");
+    cr_assert_eq(disp.last_result, &payload);
+    return 0;
+}
+
+Test(thread, completion_after_the_cancel_in_one_pass_is_disposed_once)
+{
+    cr_assert_eq(run_virtual(same_pass_main, NULL), 0);
+    cr_assert_eq(disp.count, 1);
 }
 
 static void *make_box(void *arg)
