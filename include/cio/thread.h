@@ -12,9 +12,11 @@
  *   fut.cancel()                           cio_future_cancel(f)
  *   await asyncio.to_thread(fn, arg)       cio_to_thread(fn, arg, &result)
  *
- * Lifetime: a loop must outlive every call other threads make on it (join
- * or otherwise stop them before cio_loop_close returns). Calls that arrive
- * while the loop is closing are refused with -ESHUTDOWN.
+ * Lifetime: calls that arrive while cio_loop_close runs are refused with
+ * -ESHUTDOWN (those queued before it began still run), but a loop's memory
+ * is gone once cio_loop_close returns: stop or join the threads that call
+ * it before then (a task can wait for a thread with
+ * cio_to_thread(joiner, &tid, NULL), joiner calling pthread_join).
  */
 #ifndef CIO_THREAD_H
 #define CIO_THREAD_H
@@ -113,10 +115,12 @@ CIO_MUST_CHECK int cio_to_thread(void *(*fn)(void *), void *arg, void **result);
  * dispose(fn_result, arg) is called exactly once: at once, with a NULL
  * result, if fn never ran (cancelled while queued, or an error before it was
  * queued); with fn's late result once fn returns, if the caller gave up
- * while fn ran; and with the result when result is NULL. dispose always runs
- * on the loop's thread: inside the calling task before cio_to_thread_ex
- * returns, or later in the loop context (at the latest during
- * cio_loop_close). dispose may be NULL (then this is cio_to_thread). */
+ * while fn ran; and with the result when result is NULL. So arg may be
+ * handed over: dispose frees it. dispose never runs on a worker: it runs in
+ * the calling task before cio_to_thread_ex returns, or later on the loop's
+ * thread in the loop context (at the latest during cio_loop_close), where it
+ * may set events or spawn tasks but must not block. dispose may be NULL
+ * (then this is cio_to_thread). */
 CIO_MUST_CHECK int cio_to_thread_ex(void *(*fn)(void *), void *arg, void **result,
                                     void (*dispose)(void *result, void *arg));
 

@@ -1,7 +1,7 @@
 /* threadsafe.c — the loop's thread-safe call queue (call_soon_threadsafe),
  * and the references other threads hold on a loop.
  *
- * Producers append under a mutex, count the call in `pending`, then wake
+ * Producers append under a mutex, count the call in `pending`, and wake
  * the poller (its eventfd, written only if the loop sleeps). The loop takes
  * the whole list at once at the top of each scheduler pass and runs it in
  * order; calls queued while it runs wait for the next pass, so a call that
@@ -40,8 +40,10 @@ int cio_threadsafe_post(cio_loop *L, cio_ts_call *c, bool external)
         q->head = c;
     q->tail = c;
     atomic_fetch_add(&q->pending, 1);
-    pthread_mutex_unlock(&q->lock);
+    /* Wake under the lock: the loop takes the lock to run c, so it cannot
+     * finish closing (and free itself) while this call still touches it. */
     cio_poller_wake(&L->poller);
+    pthread_mutex_unlock(&q->lock);
     return 0;
 }
 
@@ -104,6 +106,9 @@ void cio_threadsafe_finish(cio_loop *L)
      * (the pool is joined, every future is complete): drain them all. */
     while (cio_threadsafe_pending(L))
         cio_threadsafe_drain(L);
+    /* A call refused during the close may still be unlocking. */
+    pthread_mutex_lock(&L->ts.lock);
+    pthread_mutex_unlock(&L->ts.lock);
     pthread_mutex_destroy(&L->ts.lock);
 }
 
@@ -123,6 +128,8 @@ void cio_loop_unref(cio_loop *loop)
         loop->refs--;
         return;
     }
+    pthread_mutex_lock(&loop->ts.lock);     /* as in cio_threadsafe_post */
     atomic_fetch_add(&loop->ts.unrefs, 1);
     cio_poller_wake(&loop->poller);
+    pthread_mutex_unlock(&loop->ts.lock);
 }
