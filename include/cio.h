@@ -16,6 +16,7 @@
 #include "cio/condition.h"
 #include "cio/barrier.h"
 #include "cio/queue.h"
+#include "cio/socket.h"
 #include "cio/thread.h"
 #include "cio/dns.h"
 

@@ -28,6 +28,10 @@ typedef struct cio_loop_options {
     /* Consecutive task switches allowed before the loop forces a pass through
      * timers and the poller (fairness budget); 0 means the default (64). */
     unsigned fairness_budget;
+    /* The I/O backend: "epoll", "io_uring", or "auto" (io_uring when the
+     * kernel allows it, else epoll). NULL means the environment's
+     * CIO_BACKEND, else auto. With CIO_DEBUG=1 the loop says which. */
+    const char *backend;
     /* Most worker threads in the loop's thread pool (cio_to_thread, DNS);
      * 0 means CIO_THREADS from the environment, else max(4, 2 x the CPUs
      * this process may run on), at most 64. Workers start as jobs need
@@ -71,6 +75,9 @@ void cio_loop_close(cio_loop *loop);
 
 /* The loop of the calling thread, or NULL. */
 cio_loop *cio_loop_current(void);
+
+/* The name of the loop's I/O backend: "epoll" or "io_uring". */
+const char *cio_loop_backend(cio_loop *loop);
 
 /* Counts of the loop's tasks, for tests and statistics. */
 typedef struct cio_loop_stats {

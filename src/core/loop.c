@@ -77,7 +77,7 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
         return NULL;
     apply_options(L, opts);
     cio_timer_heap_init(&L->timers);
-    int rc = cio_poller_open(&L->poller);
+    int rc = cio_poller_open(&L->poller, opts ? opts->backend : NULL);
     if (rc < 0) {
         free(L);
         errno = -rc;
@@ -90,6 +90,8 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
         errno = -rc;
         return NULL;
     }
+    if (env_flag("CIO_DEBUG"))
+        fprintf(stderr, "cio: loop uses the %s backend\n", L->poller.be->name);
     init_thread_ctx(L);
     cio_stack_install_overflow_handler(running_stack);
     if (!L->virtual_clock) {
@@ -199,6 +201,11 @@ int cio_run_with(const cio_loop_options *opts, cio_task_fn *main, void *arg)
 }
 
 int cio_run(cio_task_fn *main, void *arg) { return cio_run_with(NULL, main, arg); }
+
+const char *cio_loop_backend(cio_loop *L)
+{
+    return L->poller.be->name;
+}
 
 void cio_loop_get_stats(cio_loop *L, cio_loop_stats *out)
 {

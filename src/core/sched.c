@@ -78,7 +78,7 @@ static void free_dead(cio_loop *L)
 
 static bool may_be_woken(cio_loop *L)
 {
-    return L->poller.registered || L->refs || cio_poller_wake_pending(&L->poller) ||
+    return L->poller.inflight || L->refs || cio_poller_wake_pending(&L->poller) ||
            cio_threadsafe_pending(L);
 }
 
@@ -134,13 +134,18 @@ int cio_sched_run(cio_loop *L, bool (*stop)(cio_loop *, void *), void *arg)
             L->now = monotonic_ns();
         cio_timer_run_due(&L->timers, L->now);
         if (!L->rq_head) {
+            /* idle() polled, blocking: no second look before running. */
             int rc = idle(L);
             if (rc < 0)
                 return rc;
-            continue;
-        }
-        if (may_be_woken(L))
+            if (!L->virtual_clock)
+                L->now = monotonic_ns();
+            cio_timer_run_due(&L->timers, L->now);
+            if (!L->rq_head)
+                continue;
+        } else if (may_be_woken(L)) {
             cio_poller_wait(&L->poller, 0);
+        }
         run_one(L);
     }
 }
