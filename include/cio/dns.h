@@ -17,6 +17,10 @@
 
 #pragma GCC visibility push(default)
 
+/* Declared here too: <netdb.h> shows it only with POSIX features on
+ * (strict -std=c17 hides it). */
+struct addrinfo;
+
 /* Resolve host and service (either may be NULL, not both) as getaddrinfo
  * does, with hints (NULL: any family, any socket type). Only ai_flags,
  * ai_family, ai_socktype and ai_protocol of hints are read. On success

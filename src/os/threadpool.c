@@ -48,7 +48,6 @@ typedef struct cio_threadpool {
     size_t queued, idle, started, max;
     bool stopping;
     pthread_t *threads;             /* max slots, started used */
-    cio_loop *loop;
 } cio_threadpool;
 
 /* ---- sizing -------------------------------------------------------------- */
@@ -188,7 +187,6 @@ static cio_threadpool *pool_get(cio_loop *L)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
-    p->loop = L;
     L->threadpool = p;
     L->threadpool_shutdown = pool_shutdown;
     return p;
