@@ -17,5 +17,7 @@
 #include "cio/barrier.h"
 #include "cio/queue.h"
 #include "cio/socket.h"
+#include "cio/thread.h"
+#include "cio/dns.h"
 
 #endif
