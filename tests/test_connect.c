@@ -107,7 +107,7 @@ typedef struct race_env {
 static void race_setup(race_env *e, const char *hole_ip, const char *good_ip)
 {
     if (!blackhole_open(&e->bh, hole_ip))
-        cr_skip_test("no never-answering address here");
+        cr_skip("no never-answering address here");
     e->listener = listen_on(good_ip, &e->good);
     e->sockets = count_sockets();
 }
@@ -297,7 +297,7 @@ typedef struct hang_env {
 static void hang_setup(hang_env *h)
 {
     if (!blackhole_open(&h->bh6, "::1") || !blackhole_open(&h->bh4, "127.0.0.1"))
-        cr_skip_test("no never-answering address here");
+        cr_skip("no never-answering address here");
     h->list[0] = h->bh6.addr;
     h->list[1] = h->bh4.addr;
     h->sockets = count_sockets();
@@ -434,10 +434,10 @@ Test(tcp_connect, port_by_service_name)
 {
     struct servent *se = getservbyname("http-alt", "tcp");
     if (!se || ntohs((uint16_t)se->s_port) != 8080)
-        cr_skip_test("no http-alt in the services database");
+        cr_skip("no http-alt in the services database");
     int rc = run_virtual(service_main, NULL);
     if (rc == 77)
-        cr_skip_test("port 8080 is taken");
+        cr_skip("port 8080 is taken");
     cr_assert_eq(rc, 0);
 }
 
@@ -507,7 +507,7 @@ Test(tcp_connect, numeric_hosts_never_touch_a_thread)
 {
     int rc = in_child(no_threads_child, NULL);
     if (rc == 77)
-        cr_skip_test("seccomp filters are not available here");
+        cr_skip("seccomp filters are not available here");
     cr_assert_eq(rc, 0, "child step %d failed", rc);
 }
 
@@ -533,7 +533,7 @@ static int tcp_connect_cancel_main(void *arg)
     const char *host = arg;
     blackhole bh;
     if (!blackhole_open(&bh, "127.0.0.1"))
-        cr_skip_test("no never-answering address here");
+        cr_skip("no never-answering address here");
     int before = count_sockets();
     connect_job j = { .host = strcmp(host, "localhost") ? "127.0.0.1" : host };
     port_str(&bh.addr, j.port, sizeof j.port);
