@@ -209,6 +209,22 @@ static int recvfrom_on_tcp_main(void *arg)
     cr_assert_eq(memcmp(buf, "es", 2), 0);
     cr_assert_eq(cio_socket_close(a), 0);
     cr_assert_eq(cio_socket_close(b), 0);
+    /* The same over TCP, on a socket opened with type flags (SOCK_CLOEXEC
+     * is not part of the type). */
+    cio_addr addr;
+    cio_socket *l = listen_on("127.0.0.1", &addr);
+    cr_assert_eq(cio_socket_open(&a, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+    cr_assert_eq(cio_socket_connect(a, &addr), 0);
+    cr_assert_eq(cio_socket_accept(l, &b, NULL), 0);
+    cr_assert_eq(cio_socket_send(b, "bytes", 5), 5);
+    cio_addr from;
+    cr_assert_eq(cio_socket_recvfrom(a, buf, 3, &from), 3);
+    cr_assert_eq(memcmp(buf, "byt", 3), 0);
+    cr_assert_eq(cio_socket_recvfrom(a, buf, sizeof buf, NULL), 2);
+    cr_assert_eq(memcmp(buf, "es", 2), 0);
+    cr_assert_eq(cio_socket_close(a), 0);
+    cr_assert_eq(cio_socket_close(b), 0);
+    cr_assert_eq(cio_socket_close(l), 0);
     return 0;
 }
 

@@ -36,7 +36,7 @@ int cio_socket_open(cio_socket **out, int domain, int type, int protocol)
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0)
         return -errno;
-    return wrap(out, fd, domain, type);
+    return wrap(out, fd, domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
 static int query_int(int fd, int opt, int *v)
