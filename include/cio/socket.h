@@ -158,9 +158,10 @@ CIO_MUST_CHECK ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len);
 
 /* Send all len bytes, however many writes it takes (loop.sock_sendall).
  * Returns len, or a negative errno (-EPIPE, -ECONNRESET...); interrupted
- * (cancelled, timed out, the socket closed) after some bytes went out, it
- * returns that count instead, so the caller knows what was sent. Blocks
- * while the kernel's buffer is full: a cancellation point. */
+ * (cancelled, timed out) after some bytes went out, it returns that count
+ * instead, so the caller knows what was sent. (Closed by another task, it
+ * returns -EBADF, whatever went out.) Blocks while the kernel's buffer is
+ * full: a cancellation point. */
 CIO_MUST_CHECK ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len);
 
 /* cio_socket_send for a gather list (at most IOV_MAX entries). */

@@ -121,10 +121,12 @@ ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len)
     return cio_io_recv(&s->io, buf, len, 0, CIO_NEVER);
 }
 
-/* The bytes sent so far if an error cut a send short, else the error. */
+/* The bytes sent so far if an error cut a send short, else the error.
+ * -EBADF (the socket closed under the call) always: the caller must not
+ * take a short count as a reason to send the rest on a socket that is gone. */
 static ssize_t partial_or(size_t done, ssize_t err)
 {
-    return done ? (ssize_t)done : err;
+    return done && err != -EBADF ? (ssize_t)done : err;
 }
 
 ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len)
