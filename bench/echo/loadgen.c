@@ -11,8 +11,9 @@
  * waits for all of it to come back before sending the next. After --warmup
  * seconds (default 1) it measures for --duration seconds (default 5): the
  * messages whose echo completed in the window, and the window's length;
- * with --server-pid, the server's CPU time (utime + stime of /proc/PID/stat,
- * every thread) read at the window's two ends, so the CPU figure covers
+ * with --server-pid, the server's CPU time (utime + stime, every thread: its
+ * process CPU-time clock, in ns; /proc/PID/stat's ticks if that clock cannot
+ * be read) taken at the window's two ends, so the CPU figure covers
  * exactly the measured messages; with --server-core, how long that core was
  * busy in the window (/proc/stat, every process: what the server did not use
  * of it, other processes took). It then lets the messages in flight finish,
@@ -103,9 +104,15 @@ static double self_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of a process (all its threads) in seconds, or NAN. */
+/* The CPU time of a process (all its threads, utime + stime) in seconds,
+ * or NAN: its CPU-time clock (nanoseconds), else /proc/PID/stat (ticks). */
 static double proc_cpu_s(int pid)
 {
+    clockid_t clock;
+    struct timespec ts;
+    if (clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &ts) == 0)
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
