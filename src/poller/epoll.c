@@ -1,82 +1,271 @@
-/* epoll.c — the epoll backend: sleeping, and the cross-thread wake-up. */
+/* epoll.c — the readiness backend.
+ *
+ * Each descriptor is registered once, edge-triggered, for both directions,
+ * and never re-armed. A request first tries its system call; only on
+ * EAGAIN does it queue on the descriptor's read or write side, and each
+ * readiness edge retries the queue in order until the call would block
+ * again. The descriptor remembers when a side is known not to be ready (the
+ * last call got EAGAIN, or a short read or write on a byte stream) and then
+ * queues without trying: the edge that comes with new data or space says
+ * when to try again, and the failing system call is saved. Events carry the descriptor number and a generation: an event for
+ * a descriptor that was removed, or whose number now belongs to another
+ * registration, does not match the table and is dropped as stale.
+ */
 #include "poller.h"
 
 #include <errno.h>
-#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAKE_TAG UINT64_MAX
+#define MAX_EVENTS 256
 
-int cio_poller_open(cio_poller *p)
+typedef struct slot {
+    cio_fd *fd;
+    uint32_t gen;
+} slot;
+
+typedef struct epoll_state {
+    int epfd;
+    uint32_t next_gen;
+    slot *slots;                /* indexed by descriptor number */
+    size_t nslots;
+    struct epoll_event events[MAX_EVENTS];
+} epoll_state;
+
+static epoll_state *state(cio_poller *p) { return p->impl; }
+
+static int ep_open(cio_poller *p)
 {
-    p->registered = 0;
-    atomic_init(&p->sleeping, false);
-    atomic_init(&p->woken, false);
-    p->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (p->epfd < 0)
-        return -errno;
-    p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (p->wakefd < 0) {
+    epoll_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->epfd < 0) {
         int err = -errno;
-        close(p->epfd);
+        free(s);
         return err;
     }
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
-    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wakefd, &ev) < 0) {
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, p->wakefd, &ev) < 0) {
         int err = -errno;
-        close(p->wakefd);
-        close(p->epfd);
+        close(s->epfd);
+        free(s);
         return err;
     }
+    p->impl = s;
     return 0;
 }
 
-void cio_poller_close(cio_poller *p)
+static void ep_close(cio_poller *p)
 {
-    close(p->wakefd);
-    close(p->epfd);
+    epoll_state *s = state(p);
+    close(s->epfd);
+    free(s->slots);
+    free(s);
 }
 
-static void drain_wakefd(cio_poller *p)
+static int grow_slots(epoll_state *s, int fd)
 {
-    uint64_t v;
-    ssize_t n = read(p->wakefd, &v, sizeof v);
-    (void)n;
+    size_t n = s->nslots ? s->nslots : 64;
+    while (n <= (size_t)fd)
+        n *= 2;
+    slot *grown = realloc(s->slots, n * sizeof *grown);
+    if (!grown)
+        return -ENOMEM;
+    memset(grown + s->nslots, 0, (n - s->nslots) * sizeof *grown);
+    s->slots = grown;
+    s->nslots = n;
+    return 0;
 }
 
-int cio_poller_wait(cio_poller *p, int64_t timeout_ns)
+static int ep_fd_add(cio_poller *p, cio_fd *f)
 {
-    struct epoll_event events[64];
+    epoll_state *s = state(p);
+    if (f->fd < 0)
+        return -EBADF;
+    if ((size_t)f->fd >= s->nslots && grow_slots(s, f->fd) < 0)
+        return -ENOMEM;
+    f->gen = ++s->next_gen;
+    f->ready = CIO_READY_READ | CIO_READY_WRITE;
+    f->rq_head = f->rq_tail = f->wq_head = f->wq_tail = NULL;
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .data.u64 = (uint64_t)f->gen << 32 | (uint32_t)f->fd,
+    };
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, f->fd, &ev) < 0)
+        return -errno;
+    s->slots[f->fd] = (slot){ f, f->gen };
+    return 0;
+}
+
+static void ep_fd_remove(cio_poller *p, cio_fd *f)
+{
+    epoll_state *s = state(p);
+    if (f->fd < 0 || (size_t)f->fd >= s->nslots || s->slots[f->fd].fd != f)
+        return;
+    /* Removed explicitly: a copy of the descriptor in a child process must
+     * not keep delivering events for it. */
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, f->fd, NULL);
+    s->slots[f->fd] = (slot){ NULL, 0 };
+}
+
+static void enqueue(cio_io_req *r)
+{
+    cio_fd *f = r->fd;
+    cio_io_req **head = cio_op_is_write_side(r->op) ? &f->wq_head : &f->rq_head;
+    cio_io_req **tail = cio_op_is_write_side(r->op) ? &f->wq_tail : &f->rq_tail;
+    r->next = NULL;
+    if (*tail)
+        (*tail)->next = r;
+    else
+        *head = r;
+    *tail = r;
+}
+
+static uint8_t side_of(const cio_io_req *r)
+{
+    return cio_op_is_write_side(r->op) ? CIO_READY_WRITE : CIO_READY_READ;
+}
+
+/* Run r's system call and learn from its result whether its side of the
+ * descriptor is still ready. */
+static int64_t try_op(cio_io_req *r)
+{
+    cio_fd *f = r->fd;
+    int64_t res = cio_op_try(r);
+    bool drained = res == -EAGAIN;
+    if ((f->flags & CIO_FD_STREAM) && res > 0 &&
+        (r->op == CIO_OP_RECV || r->op == CIO_OP_SEND ||
+         r->op == CIO_OP_READ || r->op == CIO_OP_WRITE))
+        drained = (size_t)res < r->io.len;
+    if (drained)
+        f->ready &= (uint8_t)~side_of(r);
+    return res;
+}
+
+static int ep_submit(cio_poller *p, cio_io_req *r)
+{
+    (void)p;
+    cio_fd *f = r->fd;
+    r->started = false;
+    /* Requests already waiting go first: keep each side in order. A poll
+     * always looks, as it asks about the present. */
+    cio_io_req *waiting = cio_op_is_write_side(r->op) ? f->wq_head : f->rq_head;
+    if (!waiting && ((f->ready & side_of(r)) || r->op == CIO_OP_POLL)) {
+        int64_t res = try_op(r);
+        if (res != -EAGAIN) {
+            r->res = res;
+            return 1;
+        }
+    }
+    enqueue(r);
+    return 0;
+}
+
+static bool unlink_req(cio_io_req **head, cio_io_req **tail, cio_io_req *r)
+{
+    cio_io_req *prev = NULL;
+    for (cio_io_req *q = *head; q; prev = q, q = q->next) {
+        if (q != r)
+            continue;
+        if (prev)
+            prev->next = r->next;
+        else
+            *head = r->next;
+        if (*tail == r)
+            *tail = prev;
+        r->next = NULL;
+        return true;
+    }
+    return false;
+}
+
+static void ep_cancel(cio_poller *p, cio_io_req *r)
+{
+    cio_fd *f = r->fd;
+    bool found = cio_op_is_write_side(r->op)
+                     ? unlink_req(&f->wq_head, &f->wq_tail, r)
+                     : unlink_req(&f->rq_head, &f->rq_tail, r);
+    if (found)
+        cio_poller_complete(p, r, -ECANCELED);
+}
+
+/* A readiness edge: retry the side's queue in order until one would block.
+ * done may submit new requests on f; they queue behind or run at once, so
+ * the loop re-reads the head each time. */
+static int run_queue(cio_poller *p, cio_io_req **head, cio_io_req **tail)
+{
+    int n = 0;
+    while (*head) {
+        cio_io_req *r = *head;
+        int64_t res = try_op(r);
+        if (res == -EAGAIN)
+            break;
+        *head = r->next;
+        if (!*head)
+            *tail = NULL;
+        r->next = NULL;
+        cio_poller_complete(p, r, res);
+        n++;
+    }
+    return n;
+}
+
+static int dispatch(cio_poller *p, const struct epoll_event *ev)
+{
+    epoll_state *s = state(p);
+    uint32_t fdno = (uint32_t)ev->data.u64;
+    uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
+    if (fdno >= s->nslots || s->slots[fdno].gen != gen || !s->slots[fdno].fd)
+        return 0;               /* stale: removed or reused */
+    cio_fd *f = s->slots[fdno].fd;
+    int n = 0;
+    uint32_t e = ev->events;
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        f->ready |= CIO_READY_READ;
+        n += run_queue(p, &f->rq_head, &f->rq_tail);
+    }
+    /* The read side's done may have closed f: look it up again. */
+    if (s->slots[fdno].fd == f && s->slots[fdno].gen == gen &&
+        (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        f->ready |= CIO_READY_WRITE;
+        n += run_queue(p, &f->wq_head, &f->wq_tail);
+    }
+    return n;
+}
+
+static int ep_wait(cio_poller *p, int64_t timeout_ns)
+{
+    epoll_state *s = state(p);
     struct timespec ts, *tsp = NULL;
     if (timeout_ns >= 0) {
         ts.tv_sec = timeout_ns / 1000000000;
         ts.tv_nsec = timeout_ns % 1000000000;
         tsp = &ts;
     }
-    atomic_store_explicit(&p->sleeping, timeout_ns != 0, memory_order_seq_cst);
-    if (timeout_ns != 0 && atomic_load(&p->woken))
-        tsp = &(struct timespec){ 0, 0 };   /* a wake raced in: don't sleep */
-    int n = epoll_pwait2(p->epfd, events, 64, tsp, NULL);
-    atomic_store_explicit(&p->sleeping, false, memory_order_relaxed);
+    int n = epoll_pwait2(s->epfd, s->events, MAX_EVENTS, tsp, NULL);
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
-    for (int i = 0; i < n; i++)
-        if (events[i].data.u64 == WAKE_TAG)
-            drain_wakefd(p);
-    atomic_store_explicit(&p->woken, false, memory_order_release);
-    return n;
+        return -errno;
+    int finished = 0;
+    for (int i = 0; i < n; i++) {
+        if (s->events[i].data.u64 == WAKE_TAG)
+            cio_poller_drain_wake(p);
+        else
+            finished += dispatch(p, &s->events[i]);
+    }
+    return finished;
 }
 
-void cio_poller_wake(cio_poller *p)
-{
-    if (atomic_exchange_explicit(&p->woken, true, memory_order_seq_cst))
-        return;                 /* already pending */
-    if (atomic_load_explicit(&p->sleeping, memory_order_seq_cst)) {
-        uint64_t one = 1;
-        ssize_t n = write(p->wakefd, &one, sizeof one);
-        (void)n;
-    }
-}
+const cio_poller_backend cio_backend_epoll = {
+    .name = "epoll",
+    .open = ep_open,
+    .close = ep_close,
+    .wait = ep_wait,
+    .fd_add = ep_fd_add,
+    .fd_remove = ep_fd_remove,
+    .submit = ep_submit,
+    .cancel = ep_cancel,
+};

@@ -1,0 +1,70 @@
+/* listen.c — TCP and Unix listeners. */
+#include "socket_internal.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int set_int(cio_socket *s, int level, int name, int v)
+{
+    return cio_socket_setopt(s, level, name, &v, sizeof v);
+}
+
+static int bind_and_listen(cio_socket *s, const cio_addr *a, const cio_listen_opts *o)
+{
+    int backlog = o && o->backlog > 0 ? o->backlog : SOMAXCONN;
+    if (bind(s->io.fd, &a->sa, a->len) < 0 || listen(s->io.fd, backlog) < 0)
+        return -errno;
+    return 0;
+}
+
+static int listen_on(cio_socket **out, const cio_addr *a, const cio_listen_opts *o)
+{
+    cio_socket *s;
+    int rc = cio_socket_open(&s, a->sa.sa_family, SOCK_STREAM, 0);
+    if (rc < 0)
+        return rc;
+    if (a->sa.sa_family != AF_UNIX)
+        rc = set_int(s, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0 && o && o->reuse_port)
+        rc = set_int(s, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (rc == 0 && a->sa.sa_family == AF_INET6)
+        rc = set_int(s, IPPROTO_IPV6, IPV6_V6ONLY, o && o->v6_only);
+    if (rc == 0)
+        rc = bind_and_listen(s, a, o);
+    if (rc < 0) {
+        cio_socket_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int cio_tcp_listen(cio_socket **out, const char *host, uint16_t port,
+                   const cio_listen_opts *opts)
+{
+    cio_addr a;
+    int rc = cio_addr_ip(&a, host ? host : "::", port);
+    if (rc < 0)
+        return rc;      /* TODO(sockets): names, and IPv4-only hosts */
+    return listen_on(out, &a, opts);
+}
+
+/* Replace a stale socket file left by a process that is gone; never remove
+ * anything that is not a socket. */
+static void remove_stale(const char *path)
+{
+    struct stat st;
+    if (path[0] != '@' && stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+}
+
+int cio_unix_listen(cio_socket **out, const char *path, const cio_listen_opts *opts)
+{
+    cio_addr a;
+    int rc = cio_addr_unix(&a, path);
+    if (rc < 0)
+        return rc;
+    remove_stale(path);
+    return listen_on(out, &a, opts);
+}
