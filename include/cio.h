@@ -19,5 +19,7 @@
 #include "cio/socket.h"
 #include "cio/stream.h"
 #include "cio/server.h"
+#include "cio/thread.h"
+#include "cio/dns.h"
 
 #endif

@@ -15,11 +15,16 @@
 #pragma GCC visibility push(default)
 
 enum {
-    CIO_EBROKEN = -4096,     /* a barrier was aborted or reset while waited on */
-    CIO_EINCOMPLETE = -4097, /* a stream ended before the bytes asked for
+    CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
+    /* Name resolution (cio_dns_resolve; the EAI_* codes, see cio/dns.h): */
+    CIO_ENOHOST = -4097,   /* no such host (or no address, or no such service) */
+    CIO_EDNSAGAIN = -4098, /* temporary failure: the name servers did not answer */
+    CIO_EDNSFAIL = -4099,  /* the name servers failed for good */
+    /* Streams (cio/stream.h): */
+    CIO_EINCOMPLETE = -4100, /* it ended before the bytes asked for
                               * (asyncio.IncompleteReadError) */
-    CIO_ELIMIT = -4098,      /* a stream's buffer limit was reached before the
-                              * separator (asyncio.LimitOverrunError) */
+    CIO_ELIMIT = -4101,    /* the buffer limit came before the separator
+                            * (asyncio.LimitOverrunError) */
 };
 
 /* A short English description of any code cio returns (negative errno or
