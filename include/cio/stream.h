@@ -1,5 +1,5 @@
 /* cio/stream.h — buffered byte streams: asyncio's StreamReader and
- * StreamWriter as one object over a socket (or TLS, see cio/tls.h).
+ * StreamWriter as one object over a socket (or over TLS).
  *
  *     cio_stream *st;
  *     if ((rc = cio_open_connection(&st, "127.0.0.1", "7000", NULL)) < 0) ...
@@ -153,8 +153,11 @@ bool cio_stream_at_eof(const cio_stream *st);
 
 /* Send n bytes: those the kernel takes at once, the rest queued and sent in
  * the background. Never blocks and is not a cancellation point. Returns 0,
- * or the error that ended the output (the peer reset the connection: the
- * bytes were not taken; -EPIPE after write_eof or close), or -ENOMEM. */
+ * or the error that ended the output (-ECONNRESET, -EPIPE...: the bytes
+ * were not taken), -EPIPE after cio_stream_write_eof, or -ENOMEM. A
+ * completion backend (io_uring) learns of an error when a background send
+ * completes, so a write just after the peer went away may still return 0;
+ * the next write or drain reports it. */
 CIO_MUST_CHECK int cio_stream_write(cio_stream *st, const void *data, size_t n);
 
 /* cio_stream_write for a gather list. */
