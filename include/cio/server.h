@@ -79,7 +79,9 @@ CIO_MUST_CHECK int cio_server_serve_forever(cio_server *srv);
  * Returns 0 if every handler finished in time, -ETIMEDOUT if some had to
  * be cancelled, -ECANCELED if the caller was cancelled (the handlers are
  * then cancelled at once, and still waited for). The server is freed in
- * every case. Blocks. */
+ * every case. Blocks. Call it from a task that is not one of the server's
+ * handlers (a handler that wants the server to stop calls
+ * cio_server_close). */
 int cio_server_stop(cio_server *srv, int64_t grace);
 
 typedef struct cio_server_stats {
