@@ -138,8 +138,11 @@ static int64_t send_in_place(sock_transport *x, const struct iovec *iov, int iov
     int rc = cio_poller_submit(p, &r);
     if (rc < 0)
         return rc;
-    if (rc == 0)
+    if (rc == 0) {
         cio_poller_cancel(p, &r);       /* synchronous on epoll */
+        if (r.state != CIO_REQ_DONE)
+            abort();    /* it would send from memory the caller reuses */
+    }
     return r.res == -ECANCELED || r.res == -EAGAIN ? 0 : r.res;
 }
 
