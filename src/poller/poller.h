@@ -53,8 +53,11 @@ typedef struct cio_io_req cio_io_req;
 struct cio_io_req {
     uint8_t op;                 /* enum cio_io_opcode */
     uint8_t state;              /* enum cio_req_state */
-    bool started;               /* epoll: a connect is in progress */
-    bool cancelling;            /* io_uring: cancel submitted */
+    bool started;               /* epoll: a connect is in progress;
+                                   io_uring: waiting for readiness (the
+                                   kernel said -EAGAIN) before the syscall */
+    bool cancelling;            /* io_uring: cancel submitted; the request
+                                   has left its descriptor's queue */
     int flags;                  /* msg flags, or poll events for CIO_OP_POLL */
     cio_fd *fd;
     union {
@@ -66,7 +69,7 @@ struct cio_io_req {
     int64_t res;                /* >= 0 result, or a negative errno */
     void (*done)(cio_io_req *r);/* loop context; r->res is final */
     void *ctx;                  /* the submitter's */
-    cio_io_req *next;           /* epoll: link in the descriptor's queue */
+    cio_io_req *next;           /* link in the descriptor's queue */
 };
 
 /* A descriptor registered with a loop's poller; embedded in the objects
@@ -74,8 +77,11 @@ struct cio_io_req {
 struct cio_fd {
     int fd;
     uint32_t gen;               /* epoll: tells a stale event from a live one */
-    cio_io_req *rq_head, *rq_tail;  /* epoll: read-side requests waiting */
-    cio_io_req *wq_head, *wq_tail;  /* epoll: write-side requests waiting */
+    /* Pending requests of each side, in order (both backends). epoll: those
+     * waiting for readiness; io_uring: the head is in the ring, the others
+     * wait for it to end. cio_fd_abort walks them. */
+    cio_io_req *rq_head, *rq_tail;  /* read side */
+    cio_io_req *wq_head, *wq_tail;  /* write side */
 };
 
 typedef struct cio_poller cio_poller;
