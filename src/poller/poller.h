@@ -105,7 +105,10 @@ typedef struct cio_poller_backend {
      * called), or a negative errno if it could not be started. */
     int (*submit)(cio_poller *p, cio_io_req *r);
     /* Ask a pending r to end. done still runs exactly once: on epoll before
-     * cancel returns, on io_uring when the kernel gives the final result. */
+     * cancel returns, on io_uring when the kernel gives the final result
+     * (before cancel returns if r was still queued behind another). On both,
+     * r has left f's queues when cancel returns, so after cio_fd_abort the
+     * backend no longer touches f. */
     void (*cancel)(cio_poller *p, cio_io_req *r);
 } cio_poller_backend;
 

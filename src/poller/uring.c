@@ -16,10 +16,15 @@
  * comes, touches only the request, never the cio_fd, which its owner may
  * have freed after cio_fd_abort. done then runs with what really happened.
  *
- * The kernel answers -EAGAIN, instead of waiting, for READ/WRITE on an
- * O_NONBLOCK pipe or tty (and in a few rarer cases): such a request then
- * waits on a one-shot POLL_ADD (user_data: its address | POLL_PHASE) and
- * runs its system call when the descriptor is ready, like epoll.
+ * Where the kernel answers -EAGAIN instead of waiting (a recv or send asked
+ * with MSG_DONTWAIT; on older kernels READ/WRITE on some O_NONBLOCK files),
+ * the request waits on a one-shot POLL_ADD (user_data: its address |
+ * POLL_PHASE) and runs its system call when the descriptor is ready, as on
+ * epoll.
+ *
+ * Every operation goes through the ring, none is tried first with a system
+ * call, and descriptors are not registered (fixed) files: both measured no
+ * better in the echo benchmark (docs/decisions.md, "io_uring backend").
  *
  * The ring size is 256 SQEs and 8× as many CQEs (CIO_URING_ENTRIES sets the
  * SQ size, a power of two, for tests). A CQ that overflows loses nothing:
@@ -33,7 +38,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 enum {
     WAKE_TAG = 1,       /* the poll on the wake-up eventfd */
@@ -316,15 +320,8 @@ static void unlink_queued(cio_io_req *r)
     r->next = NULL;
 }
 
-/* Which operations run their system call before going through the ring:
- * none — see docs/decisions.md, "io_uring: every operation through the
- * ring". */
-static bool tried_first(const cio_io_req *r)
-{
-    (void)r;
-    return false;
-}
-
+/* Never finishes at once: no system call is tried first (measured: see the
+ * file's head). */
 static int ur_submit(cio_poller *p, cio_io_req *r)
 {
     uring_state *s = state(p);
@@ -336,13 +333,6 @@ static int ur_submit(cio_poller *p, cio_io_req *r)
         (*tail)->next = r;
         *tail = r;
         return 0;
-    }
-    if (tried_first(r)) {
-        int64_t res = cio_op_try(r);
-        if (res != -EAGAIN) {
-            r->res = res;
-            return 1;
-        }
     }
     *head = *tail = r;
     start(s, r);
