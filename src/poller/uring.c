@@ -66,6 +66,7 @@ typedef struct stashed_cqe {
 typedef struct uring_state {
     struct io_uring ring;
     bool wake_multishot;        /* the wake-up poll stays armed */
+    bool dropped_reported;
     stashed_cqe *stash;
     size_t nstash, stash_cap;
 } uring_state;
@@ -489,10 +490,18 @@ static int ur_wait(cio_poller *p, int64_t timeout_ns)
         struct io_uring_cqe *cqe;
         rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
     }
-    /* -EBUSY: the kernel wants its overflowed CQEs reaped first. */
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN)
+    /* Reap whatever the outcome: -ETIME, -EINTR, and -EBUSY (the kernel
+     * wants its overflowed CQEs reaped first) are all routine. */
+    if (rc == -EBADR && !s->dropped_reported) {
+        s->dropped_reported = true;     /* NODROP failed: out of memory */
+        fprintf(stderr, "cio: io_uring lost completions; the tasks waiting "
+                        "for them will not wake\n");
+    }
+    int finished = reap(p);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN &&
+        finished == 0)
         return rc;
-    return reap(p);
+    return finished;
 }
 
 const cio_poller_backend cio_backend_uring = {
