@@ -16,5 +16,8 @@
 #include "cio/condition.h"
 #include "cio/barrier.h"
 #include "cio/queue.h"
+#include "cio/socket.h"
+#include "cio/thread.h"
+#include "cio/dns.h"
 
 #endif

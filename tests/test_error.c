@@ -22,6 +22,11 @@ static const struct expect codes[] = {
     { -EINVAL, "EINVAL", "invalid argument" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_ENOHOST, "CIO_ENOHOST", "host or service not known" },
+    { CIO_EDNSAGAIN, "CIO_EDNSAGAIN", "temporary failure in name resolution (try again)" },
+    { CIO_EDNSFAIL, "CIO_EDNSFAIL", "non-recoverable failure in name resolution" },
+    { -EAFNOSUPPORT, "EAFNOSUPPORT", NULL },
+    { -ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", NULL },
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ECONNRESET, "ECONNRESET", NULL },
     { -EMSGSIZE, "EMSGSIZE", NULL },
@@ -50,7 +55,7 @@ Test(error, success_codes)
 
 Test(error, unknown_codes_get_generic_text_never_null)
 {
-    int unknown[] = { -5000, -4097, INT_MIN, CIO_EBROKEN - 1 };
+    int unknown[] = { -5000, -4200, INT_MIN, CIO_EDNSFAIL - 1 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         cr_assert_str_eq(cio_errname(unknown[i]), "E?", "code %d", unknown[i]);
         cr_assert_str_eq(cio_strerror(unknown[i]), "unknown cio error");
@@ -63,8 +68,12 @@ Test(error, unknown_codes_get_generic_text_never_null)
 
 Test(error, own_codes_live_above_the_errno_range)
 {
-    cr_assert_lt(CIO_EBROKEN, 0);
-    cr_assert_leq(CIO_EBROKEN, -4096, "must not collide with any errno");
+    int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        cr_assert_leq(own[i], -4096, "%d must not collide with any errno", own[i]);
+        for (size_t k = 0; k < i; k++)
+            cr_assert_neq(own[i], own[k], "codes must differ");
+    }
 }
 
 Test(error, every_errno_has_a_name)

@@ -36,7 +36,7 @@ static void require_backend(const char *be)
 {
     if (!backend_available(be)) {
         fprintf(stderr, "SKIPPED: the %s backend is not available here\n", be);
-        cr_skip_test("the %s backend is not available here", be);
+        cr_skip("the %s backend is not available here", be);
     }
 }
 
@@ -73,10 +73,17 @@ static void make_pair(int type, int sv[2])
     cr_assert_eq(rc, 0, "socketpair: %s", strerror(errno));
 }
 
+/* Byte streams (TCP, Unix stream, pipes) are registered as such, as the
+ * socket layer does: epoll then knows a short read emptied the buffer. */
+static void open_fd_as(cio_fd *f, int fd, unsigned flags)
+{
+    int rc = cio_fd_open(f, fd, flags);
+    cr_assert_eq(rc, 0, "cio_fd_open: %d", rc);
+}
+
 static void open_fd(cio_fd *f, int fd)
 {
-    int rc = cio_fd_open(f, fd);
-    cr_assert_eq(rc, 0, "cio_fd_open: %d", rc);
+    open_fd_as(f, fd, CIO_FD_STREAM);
 }
 
 /* Both ends of a stream socketpair, registered. */
@@ -88,8 +95,9 @@ typedef struct pair {
 static void pair_open(pair *p, int type)
 {
     make_pair(type, p->sv);
-    open_fd(&p->f[0], p->sv[0]);
-    open_fd(&p->f[1], p->sv[1]);
+    unsigned flags = type == SOCK_STREAM ? CIO_FD_STREAM : 0;
+    open_fd_as(&p->f[0], p->sv[0], flags);
+    open_fd_as(&p->f[1], p->sv[1], flags);
 }
 
 static void pair_close(pair *p)
@@ -122,7 +130,7 @@ static void raise_fd_limit(rlim_t want)
     rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
     if (rl.rlim_cur < want)
-        cr_skip_test("needs %lu descriptors, the limit is %lu",
+        cr_skip("needs %lu descriptors, the limit is %lu",
                      (unsigned long)want, (unsigned long)rl.rlim_cur);
 }
 

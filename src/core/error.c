@@ -23,6 +23,9 @@ static const struct code_text special[] = {
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_ENOHOST, "CIO_ENOHOST", "host or service not known" },
+    { CIO_EDNSAGAIN, "CIO_EDNSAGAIN", "temporary failure in name resolution (try again)" },
+    { CIO_EDNSFAIL, "CIO_EDNSFAIL", "non-recoverable failure in name resolution" },
 };
 
 static const struct code_text *find(int code)

@@ -8,7 +8,9 @@
  * something as it was cancelled (bytes received or sent, a connection
  * accepted) the call returns that, and the cancellation is seen by the next
  * blocking call, so nothing is lost. Results are >= 0 or a negative errno;
- * a request ended because its descriptor was closed returns -EBADF.
+ * a request ended because its descriptor was closed (cio_fd_abort) returns
+ * -EBADF, even if it delivered something as it ended (a connection accepted
+ * then is closed): the caller must not go on with a descriptor that is gone.
  */
 #ifndef CIO_IO_IO_H
 #define CIO_IO_IO_H
@@ -20,8 +22,9 @@
 #include "../poller/poller.h"
 
 /* Register fd (non-blocking, owned by the caller) with the current loop's
- * poller. Returns 0 or a negative errno; -EPERM outside a loop. */
-int cio_fd_open(cio_fd *f, int fd);
+ * poller; flags: CIO_FD_STREAM for byte streams. Returns 0 or a negative
+ * errno; -EPERM outside a loop. */
+int cio_fd_open(cio_fd *f, int fd, unsigned flags);
 
 /* Unregister f. Its pending requests must have finished (cio_fd_abort). */
 void cio_fd_release(cio_fd *f);

@@ -4,7 +4,10 @@
  * and never re-armed. A request first tries its system call; only on
  * EAGAIN does it queue on the descriptor's read or write side, and each
  * readiness edge retries the queue in order until the call would block
- * again. Events carry the descriptor number and a generation: an event for
+ * again. The descriptor remembers when a side is known not to be ready (the
+ * last call got EAGAIN, or a short read or write on a byte stream) and then
+ * queues without trying: the edge that comes with new data or space says
+ * when to try again, and the failing system call is saved. Events carry the descriptor number and a generation: an event for
  * a descriptor that was removed, or whose number now belongs to another
  * registration, does not match the table and is dropped as stale.
  */
@@ -86,6 +89,7 @@ static int ep_fd_add(cio_poller *p, cio_fd *f)
     if ((size_t)f->fd >= s->nslots && grow_slots(s, f->fd) < 0)
         return -ENOMEM;
     f->gen = ++s->next_gen;
+    f->ready = CIO_READY_READ | CIO_READY_WRITE;
     f->rq_head = f->rq_tail = f->wq_head = f->wq_tail = NULL;
     struct epoll_event ev = {
         .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -121,15 +125,37 @@ static void enqueue(cio_io_req *r)
     *tail = r;
 }
 
+static uint8_t side_of(const cio_io_req *r)
+{
+    return cio_op_is_write_side(r->op) ? CIO_READY_WRITE : CIO_READY_READ;
+}
+
+/* Run r's system call and learn from its result whether its side of the
+ * descriptor is still ready. */
+static int64_t try_op(cio_io_req *r)
+{
+    cio_fd *f = r->fd;
+    int64_t res = cio_op_try(r);
+    bool drained = res == -EAGAIN;
+    if ((f->flags & CIO_FD_STREAM) && res > 0 &&
+        (r->op == CIO_OP_RECV || r->op == CIO_OP_SEND ||
+         r->op == CIO_OP_READ || r->op == CIO_OP_WRITE))
+        drained = (size_t)res < r->io.len;
+    if (drained)
+        f->ready &= (uint8_t)~side_of(r);
+    return res;
+}
+
 static int ep_submit(cio_poller *p, cio_io_req *r)
 {
     (void)p;
     cio_fd *f = r->fd;
     r->started = false;
-    /* Requests already waiting go first: keep each side in order. */
+    /* Requests already waiting go first: keep each side in order. A poll
+     * always looks, as it asks about the present. */
     cio_io_req *waiting = cio_op_is_write_side(r->op) ? f->wq_head : f->rq_head;
-    if (!waiting) {
-        int64_t res = cio_op_try(r);
+    if (!waiting && ((f->ready & side_of(r)) || r->op == CIO_OP_POLL)) {
+        int64_t res = try_op(r);
         if (res != -EAGAIN) {
             r->res = res;
             return 1;
@@ -175,7 +201,7 @@ static int run_queue(cio_poller *p, cio_io_req **head, cio_io_req **tail)
     int n = 0;
     while (*head) {
         cio_io_req *r = *head;
-        int64_t res = cio_op_try(r);
+        int64_t res = try_op(r);
         if (res == -EAGAIN)
             break;
         *head = r->next;
@@ -198,12 +224,16 @@ static int dispatch(cio_poller *p, const struct epoll_event *ev)
     cio_fd *f = s->slots[fdno].fd;
     int n = 0;
     uint32_t e = ev->events;
-    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        f->ready |= CIO_READY_READ;
         n += run_queue(p, &f->rq_head, &f->rq_tail);
+    }
     /* The read side's done may have closed f: look it up again. */
     if (s->slots[fdno].fd == f && s->slots[fdno].gen == gen &&
-        (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+        (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+        f->ready |= CIO_READY_WRITE;
         n += run_queue(p, &f->wq_head, &f->wq_tail);
+    }
     return n;
 }
 

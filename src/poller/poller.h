@@ -77,12 +77,22 @@ struct cio_io_req {
 struct cio_fd {
     int fd;
     uint32_t gen;               /* epoll: tells a stale event from a live one */
+    uint8_t flags;              /* CIO_FD_* (the owner's) */
+    uint8_t ready;              /* epoll: CIO_READY_* may be ready: try first */
     /* Pending requests of each side, in order (both backends). epoll: those
      * waiting for readiness; io_uring: the head is in the ring, the others
      * wait for it to end. cio_fd_abort walks them. */
     cio_io_req *rq_head, *rq_tail;  /* read side */
     cio_io_req *wq_head, *wq_tail;  /* write side */
 };
+
+/* cio_fd.flags: a byte stream (TCP, Unix stream, pipe): a short read means
+ * the kernel's buffer was emptied, a short write that it filled, so the
+ * next call can wait for readiness without trying. */
+#define CIO_FD_STREAM 1u
+
+#define CIO_READY_READ 1u
+#define CIO_READY_WRITE 2u
 
 typedef struct cio_poller cio_poller;
 
@@ -134,7 +144,10 @@ void cio_poller_close(cio_poller *p);
  * finished. Returns how many requests finished, or a negative errno. */
 int cio_poller_wait(cio_poller *p, int64_t timeout_ns);
 
-/* Wake a loop blocked in cio_poller_wait. Safe from any thread. */
+/* Wake a loop blocked in cio_poller_wait. Safe from any thread. A producer
+ * publishes its work (e.g. a queued call, counted with a seq_cst atomic)
+ * before it wakes; cio_poller_wait clears the wake flag with a seq_cst store
+ * so the loop's later seq_cst check of that work cannot miss it. */
 void cio_poller_wake(cio_poller *p);
 
 /* Backends call this when the wake-up eventfd fires. */
