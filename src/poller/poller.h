@@ -53,8 +53,11 @@ typedef struct cio_io_req cio_io_req;
 struct cio_io_req {
     uint8_t op;                 /* enum cio_io_opcode */
     uint8_t state;              /* enum cio_req_state */
-    bool started;               /* epoll: a connect is in progress */
-    bool cancelling;            /* io_uring: cancel submitted */
+    bool started;               /* epoll: a connect is in progress;
+                                   io_uring: waiting for readiness (the
+                                   kernel said -EAGAIN) before the syscall */
+    bool cancelling;            /* io_uring: cancel submitted; the request
+                                   has left its descriptor's queue */
     int flags;                  /* msg flags, or poll events for CIO_OP_POLL */
     cio_fd *fd;
     union {
@@ -66,7 +69,7 @@ struct cio_io_req {
     int64_t res;                /* >= 0 result, or a negative errno */
     void (*done)(cio_io_req *r);/* loop context; r->res is final */
     void *ctx;                  /* the submitter's */
-    cio_io_req *next;           /* epoll: link in the descriptor's queue */
+    cio_io_req *next;           /* link in the descriptor's queue */
 };
 
 /* A descriptor registered with a loop's poller; embedded in the objects
@@ -76,8 +79,11 @@ struct cio_fd {
     uint32_t gen;               /* epoll: tells a stale event from a live one */
     uint8_t flags;              /* CIO_FD_* (the owner's) */
     uint8_t ready;              /* epoll: CIO_READY_* may be ready: try first */
-    cio_io_req *rq_head, *rq_tail;  /* epoll: read-side requests waiting */
-    cio_io_req *wq_head, *wq_tail;  /* epoll: write-side requests waiting */
+    /* Pending requests of each side, in order (both backends). epoll: those
+     * waiting for readiness; io_uring: the head is in the ring, the others
+     * wait for it to end. cio_fd_abort walks them. */
+    cio_io_req *rq_head, *rq_tail;  /* read side */
+    cio_io_req *wq_head, *wq_tail;  /* write side */
 };
 
 /* cio_fd.flags: a byte stream (TCP, Unix stream, pipe): a short read means
@@ -113,7 +119,10 @@ typedef struct cio_poller_backend {
      * called), or a negative errno if it could not be started. */
     int (*submit)(cio_poller *p, cio_io_req *r);
     /* Ask a pending r to end. done still runs exactly once: on epoll before
-     * cancel returns, on io_uring when the kernel gives the final result. */
+     * cancel returns, on io_uring when the kernel gives the final result
+     * (before cancel returns if r was still queued behind another). On both,
+     * r has left f's queues when cancel returns, so after cio_fd_abort the
+     * backend no longer touches f. */
     void (*cancel)(cio_poller *p, cio_io_req *r);
 } cio_poller_backend;
 

@@ -1,16 +1,516 @@
-/* uring.c — the io_uring backend (being written; until then the kernel's
- * io_uring is reported as unavailable and auto falls back to epoll). */
+/* uring.c — the completion backend: io_uring through liburing.
+ *
+ * A request becomes one SQE whose user_data is the request's address, and
+ * its CQE carries the final result. submit and cancel only fill SQEs (the
+ * SQ is flushed early only when full); the loop's wait submits them all and
+ * waits in the same io_uring_enter, then reaps every CQE.
+ *
+ * Per descriptor side (read or write), one request at a time is in the
+ * ring: the head of the cio_fd's queue; the others wait behind it and start
+ * when it ends. So each side finishes in order, as on epoll, and
+ * cio_fd_abort finds every request in the queues.
+ *
+ * Cancel sends IORING_OP_ASYNC_CANCEL for the request and detaches it from
+ * its descriptor's queue at once (the next request starts behind the cancel
+ * SQE, so it cannot overtake the cancelled one): its final CQE, whenever it
+ * comes, touches only the request, never the cio_fd, which its owner may
+ * have freed after cio_fd_abort. done then runs with what really happened.
+ *
+ * Where the kernel answers -EAGAIN instead of waiting (a recv or send asked
+ * with MSG_DONTWAIT; on older kernels READ/WRITE on some O_NONBLOCK files),
+ * the request waits on a one-shot POLL_ADD (user_data: its address |
+ * POLL_PHASE) and runs its system call when the descriptor is ready, as on
+ * epoll.
+ *
+ * Every operation goes through the ring, none is tried first with a system
+ * call, and descriptors are not registered (fixed) files: both measured no
+ * better in the echo benchmark (docs/decisions.md, "io_uring backend").
+ *
+ * The ring size is 256 SQEs and 8× as many CQEs (CIO_URING_ENTRIES sets the
+ * SQ size, a power of two, for tests). A CQ that overflows loses nothing:
+ * the kernel keeps the extra CQEs (IORING_FEAT_NODROP) and the reaping
+ * loop flushes them.
+ */
 #include "poller.h"
 
 #include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum {
+    WAKE_TAG = 1,       /* the poll on the wake-up eventfd */
+    CANCEL_TAG = 2,     /* an ASYNC_CANCEL: its own CQE says nothing we need */
+    TAG_LIMIT = 8,      /* user_data below this is a tag, else a request */
+    POLL_PHASE = 1,     /* low bit of a request's address: waiting on POLL_ADD */
+};
+
+#define DEFAULT_ENTRIES 256u
+#define CQ_FACTOR 8u
+#define MAX_IO_LEN 0x7ffff000u  /* the kernel's limit on one read or write */
+
+/* Features the backend relies on (all in Linux 5.11): CQEs never dropped,
+ * sockets waited on by internal polling rather than worker threads, reads
+ * at the current offset, timeouts passed to io_uring_enter. */
+#define REQUIRED_FEATURES (IORING_FEAT_NODROP | IORING_FEAT_FAST_POLL | \
+                           IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG)
+
+/* A CQE set aside while completions may not run (see flush_sq). */
+typedef struct stashed_cqe {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+} stashed_cqe;
+
+typedef struct uring_state {
+    struct io_uring ring;
+    bool wake_multishot;        /* the wake-up poll stays armed */
+    bool dropped_reported;
+    stashed_cqe *stash;
+    size_t nstash, stash_cap;
+} uring_state;
+
+static uring_state *state(cio_poller *p) { return p->impl; }
+
+/* ---- setup ----------------------------------------------------------------- */
+
+/* Tried in order until the kernel accepts one: one thread per ring, task
+ * work run only when the loop enters the kernel, a submission batch not
+ * stopped by one bad SQE. */
+static const unsigned setup_flag_sets[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+    IORING_SETUP_SUBMIT_ALL,
+    0,
+};
+
+static const uint8_t required_opcodes[] = {
+    IORING_OP_RECV, IORING_OP_SEND, IORING_OP_RECVMSG, IORING_OP_SENDMSG,
+    IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_POLL_ADD, IORING_OP_READ,
+    IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL,
+};
+
+static unsigned sq_entries(void)
+{
+    const char *v = getenv("CIO_URING_ENTRIES");
+    unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
+    if (n < 2 || n > 32768 || (n & (n - 1)))
+        return DEFAULT_ENTRIES;
+    return (unsigned)n;
+}
+
+static int init_ring(struct io_uring *ring)
+{
+    unsigned entries = sq_entries();
+    int rc = -EINVAL;
+    for (size_t i = 0; i < sizeof setup_flag_sets / sizeof *setup_flag_sets; i++) {
+        struct io_uring_params prm = {
+            .flags = setup_flag_sets[i] | IORING_SETUP_CQSIZE,
+            .cq_entries = entries * CQ_FACTOR,
+        };
+        rc = io_uring_queue_init_params(entries, ring, &prm);
+        if (rc != -EINVAL)
+            break;          /* accepted, or refused for a reason flags don't fix */
+    }
+    if (rc < 0)
+        return rc;
+    if ((ring->features & REQUIRED_FEATURES) != REQUIRED_FEATURES) {
+        io_uring_queue_exit(ring);
+        return -ENOSYS;
+    }
+    return 0;
+}
+
+static int check_opcodes(struct io_uring *ring)
+{
+    struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
+    if (!probe)
+        return -ENOSYS;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof required_opcodes; i++)
+        if (!io_uring_opcode_supported(probe, required_opcodes[i]))
+            rc = -ENOSYS;
+    io_uring_free_probe(probe);
+    return rc;
+}
+
+static void arm_wake(cio_poller *p);
 
 static int ur_open(cio_poller *p)
 {
+    uring_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    int rc = init_ring(&s->ring);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    rc = check_opcodes(&s->ring);
+    if (rc < 0) {
+        io_uring_queue_exit(&s->ring);
+        free(s);
+        return rc;
+    }
+    /* Saves a descriptor lookup per io_uring_enter; optional (Linux 5.18). */
+    (void)io_uring_register_ring_fd(&s->ring);
+    p->impl = s;
+    s->wake_multishot = true;
+    arm_wake(p);
+    return 0;
+}
+
+static void ur_close(cio_poller *p)
+{
+    uring_state *s = state(p);
+    io_uring_queue_exit(&s->ring);
+    free(s->stash);
+    free(s);
+}
+
+/* ---- submission queue ------------------------------------------------------ */
+
+/* Take every CQE out of the ring into the stash, without running anything,
+ * and let the kernel move its overflowed CQEs in. */
+static void stash_cqes(uring_state *s)
+{
+    struct io_uring_cqe *cqe;
+    while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
+        if (s->nstash == s->stash_cap) {
+            size_t cap = s->stash_cap ? 2 * s->stash_cap : 256;
+            stashed_cqe *grown = realloc(s->stash, cap * sizeof *grown);
+            if (!grown) {
+                fprintf(stderr, "cio: io_uring: out of memory keeping completions\n");
+                abort();
+            }
+            s->stash = grown;
+            s->stash_cap = cap;
+        }
+        s->stash[s->nstash++] = (stashed_cqe){ cqe->user_data, cqe->res, cqe->flags };
+        io_uring_cqe_seen(&s->ring, cqe);
+    }
+}
+
+/* Hand the queued SQEs to the kernel now. Kernels before 5.19 refuse
+ * (-EBUSY) while completions wait in their overflow list; those are moved
+ * aside, since submit and cancel must not run done callbacks. */
+static void flush_sq(uring_state *s)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        int rc = io_uring_submit(&s->ring);
+        if (rc != -EBUSY && rc != -EAGAIN)
+            return;
+        stash_cqes(s);
+    }
+}
+
+static struct io_uring_sqe *get_sqe(uring_state *s)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+    if (!sqe) {
+        flush_sq(s);            /* the SQ is full */
+        sqe = io_uring_get_sqe(&s->ring);
+        if (!sqe) {
+            fprintf(stderr, "cio: io_uring: the kernel takes no submissions\n");
+            abort();
+        }
+    }
+    return sqe;
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static uint64_t user_data(const cio_io_req *r)
+{
+    return (uint64_t)(uintptr_t)r | (r->started ? POLL_PHASE : 0);
+}
+
+static unsigned io_len(size_t len)
+{
+    return len > MAX_IO_LEN ? MAX_IO_LEN : (unsigned)len;
+}
+
+static void prep_op(struct io_uring_sqe *sqe, cio_io_req *r)
+{
+    int fd = r->fd->fd;
+    switch (r->op) {
+    case CIO_OP_RECV:
+        io_uring_prep_recv(sqe, fd, r->io.buf, io_len(r->io.len), r->flags);
+        break;
+    case CIO_OP_SEND:
+        io_uring_prep_send(sqe, fd, r->io.buf, io_len(r->io.len), r->flags | MSG_NOSIGNAL);
+        break;
+    case CIO_OP_RECVMSG:
+        io_uring_prep_recvmsg(sqe, fd, r->msg, (unsigned)r->flags);
+        break;
+    case CIO_OP_SENDMSG:
+        io_uring_prep_sendmsg(sqe, fd, r->msg, (unsigned)(r->flags | MSG_NOSIGNAL));
+        break;
+    case CIO_OP_ACCEPT:
+        io_uring_prep_accept(sqe, fd, r->accept.addr, r->accept.len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+    case CIO_OP_CONNECT:
+        io_uring_prep_connect(sqe, fd, r->connect.addr, r->connect.len);
+        break;
+    case CIO_OP_POLL:
+        io_uring_prep_poll_add(sqe, fd, (unsigned)r->flags);
+        break;
+    case CIO_OP_READ:
+        io_uring_prep_read(sqe, fd, r->io.buf, io_len(r->io.len), (uint64_t)-1);
+        break;
+    case CIO_OP_WRITE:
+        io_uring_prep_write(sqe, fd, r->io.buf, io_len(r->io.len), (uint64_t)-1);
+        break;
+    }
+}
+
+/* Put r's operation in the ring. */
+static void start(uring_state *s, cio_io_req *r)
+{
+    struct io_uring_sqe *sqe = get_sqe(s);
+    prep_op(sqe, r);
+    io_uring_sqe_set_data64(sqe, user_data(r));
+}
+
+/* The kernel said -EAGAIN: wait for readiness, then run the system call. */
+static void start_poll_phase(uring_state *s, cio_io_req *r)
+{
+    r->started = true;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_poll_add(sqe, r->fd->fd, cio_op_is_write_side(r->op) ? POLLOUT : POLLIN);
+    io_uring_sqe_set_data64(sqe, user_data(r));
+}
+
+static cio_io_req **queue_head(cio_io_req *r)
+{
+    return cio_op_is_write_side(r->op) ? &r->fd->wq_head : &r->fd->rq_head;
+}
+
+static cio_io_req **queue_tail(cio_io_req *r)
+{
+    return cio_op_is_write_side(r->op) ? &r->fd->wq_tail : &r->fd->rq_tail;
+}
+
+/* r, the head of its queue, leaves it; the next request goes into the ring. */
+static void pop_head(uring_state *s, cio_io_req *r)
+{
+    cio_io_req **head = queue_head(r);
+    *head = r->next;
+    if (!*head)
+        *queue_tail(r) = NULL;
+    r->next = NULL;
+    if (*head)
+        start(s, *head);
+}
+
+/* Remove r, not the head, from its queue. */
+static void unlink_queued(cio_io_req *r)
+{
+    cio_io_req **head = queue_head(r);
+    cio_io_req *prev = *head;
+    while (prev && prev->next != r)
+        prev = prev->next;
+    if (!prev)
+        return;
+    prev->next = r->next;
+    if (*queue_tail(r) == r)
+        *queue_tail(r) = prev;
+    r->next = NULL;
+}
+
+/* Never finishes at once: no system call is tried first (measured: see the
+ * file's head). */
+static int ur_submit(cio_poller *p, cio_io_req *r)
+{
+    uring_state *s = state(p);
+    cio_io_req **head = queue_head(r), **tail = queue_tail(r);
+    r->started = false;
+    r->cancelling = false;
+    r->next = NULL;
+    if (*head) {                /* behind the one in the ring */
+        (*tail)->next = r;
+        *tail = r;
+        return 0;
+    }
+    *head = *tail = r;
+    start(s, r);
+    return 0;
+}
+
+static void ur_cancel(cio_poller *p, cio_io_req *r)
+{
+    uring_state *s = state(p);
+    if (r->cancelling)
+        return;
+    if (*queue_head(r) != r) {  /* still queued: never reached the kernel */
+        unlink_queued(r);
+        cio_poller_complete(p, r, -ECANCELED);
+        return;
+    }
+    /* Its SQE must reach the kernel while its descriptor number still
+     * means the same file: the owner may close it right after this. */
+    if (io_uring_sq_ready(&s->ring))
+        flush_sq(s);
+    r->cancelling = true;
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_cancel64(sqe, user_data(r), 0);
+    io_uring_sqe_set_data64(sqe, CANCEL_TAG);
+    pop_head(s, r);             /* the next one starts behind the cancel */
+}
+
+static int ur_fd_add(cio_poller *p, cio_fd *f)
+{
     (void)p;
-    return -ENOSYS;
+    if (f->fd < 0)
+        return -EBADF;
+    f->rq_head = f->rq_tail = f->wq_head = f->wq_tail = NULL;
+    return 0;
+}
+
+static void ur_fd_remove(cio_poller *p, cio_fd *f)
+{
+    (void)p;
+    (void)f;                    /* nothing registered with the kernel */
+}
+
+/* ---- completions ----------------------------------------------------------- */
+
+/* The final result of r from its CQE (of the operation or, in the poll
+ * phase, of the readiness poll); -EAGAIN if it must wait again. */
+static int64_t result_of(cio_io_req *r, bool poll_phase, int32_t res)
+{
+    if (r->cancelling) {
+        /* Readiness, -EAGAIN, or a worker's -EINTR: nothing happened. */
+        if ((poll_phase && res >= 0) || res == -EAGAIN || res == -EINTR)
+            return -ECANCELED;
+        return res;
+    }
+    if (poll_phase && res >= 0)
+        return cio_op_try(r);
+    return res;
+}
+
+static int on_request(cio_poller *p, cio_io_req *r, bool poll_phase, int32_t cqe_res)
+{
+    uring_state *s = state(p);
+    int64_t res = result_of(r, poll_phase, cqe_res);
+    if (res == -EAGAIN) {
+        if (r->op == CIO_OP_CONNECT)
+            start(s, r);        /* the kernel retries a connect itself */
+        else
+            start_poll_phase(s, r);
+        return 0;
+    }
+    if (!r->cancelling)
+        pop_head(s, r);         /* before done, which may free the cio_fd */
+    cio_poller_complete(p, r, res);
+    return 1;
+}
+
+static void arm_wake(cio_poller *p)
+{
+    uring_state *s = state(p);
+    struct io_uring_sqe *sqe = get_sqe(s);
+    if (s->wake_multishot)
+        io_uring_prep_poll_multishot(sqe, p->wakefd, POLLIN);
+    else
+        io_uring_prep_poll_add(sqe, p->wakefd, POLLIN);
+    io_uring_sqe_set_data64(sqe, WAKE_TAG);
+}
+
+static void on_wake(cio_poller *p, int32_t res, uint32_t flags)
+{
+    uring_state *s = state(p);
+    if (res == -EINVAL && s->wake_multishot) {
+        s->wake_multishot = false;  /* before Linux 5.13: one-shot polls */
+        arm_wake(p);
+        return;
+    }
+    if (res > 0)
+        cio_poller_drain_wake(p);
+    if (!(flags & IORING_CQE_F_MORE))
+        arm_wake(p);
+}
+
+static int dispatch(cio_poller *p, uint64_t ud, int32_t res, uint32_t flags)
+{
+    if (ud == WAKE_TAG) {
+        on_wake(p, res, flags);
+        return 0;
+    }
+    if (ud < TAG_LIMIT)
+        return 0;               /* a cancel's own CQE */
+    cio_io_req *r = (cio_io_req *)(uintptr_t)(ud & ~(uint64_t)POLL_PHASE);
+    return on_request(p, r, ud & POLL_PHASE, res);
+}
+
+/* Run every completion: those stashed first, then the ring's (done may
+ * queue new SQEs meanwhile, and a full SQ flush may add CQEs; each is
+ * consumed before its callback runs, so the loop stays consistent). */
+static int reap(cio_poller *p)
+{
+    uring_state *s = state(p);
+    int finished = 0;
+    for (size_t i = 0; i < s->nstash; i++) {
+        stashed_cqe c = s->stash[i];
+        finished += dispatch(p, c.user_data, c.res, c.flags);
+    }
+    s->nstash = 0;
+    struct io_uring_cqe *cqe;
+    while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
+        uint64_t ud = cqe->user_data;
+        int32_t res = cqe->res;
+        uint32_t flags = cqe->flags;
+        io_uring_cqe_seen(&s->ring, cqe);
+        finished += dispatch(p, ud, res, flags);
+        if (s->nstash)          /* a flush inside done stashed some */
+            finished += reap(p);
+    }
+    return finished;
+}
+
+static int ur_wait(cio_poller *p, int64_t timeout_ns)
+{
+    uring_state *s = state(p);
+    int rc;
+    if (s->nstash)
+        timeout_ns = 0;         /* completions are already waiting */
+    if (timeout_ns == 0) {
+        rc = io_uring_submit_and_get_events(&s->ring);
+    } else if (timeout_ns < 0) {
+        rc = io_uring_submit_and_wait(&s->ring, 1);
+    } else {
+        struct __kernel_timespec ts = {
+            .tv_sec = timeout_ns / 1000000000,
+            .tv_nsec = timeout_ns % 1000000000,
+        };
+        struct io_uring_cqe *cqe;
+        rc = io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+    }
+    /* Reap whatever the outcome: -ETIME, -EINTR, and -EBUSY (the kernel
+     * wants its overflowed CQEs reaped first) are all routine. */
+    if (rc == -EBADR && !s->dropped_reported) {
+        s->dropped_reported = true;     /* NODROP failed: out of memory */
+        fprintf(stderr, "cio: io_uring lost completions; the tasks waiting "
+                        "for them will not wake\n");
+    }
+    int finished = reap(p);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN &&
+        finished == 0)
+        return rc;
+    return finished;
 }
 
 const cio_poller_backend cio_backend_uring = {
     .name = "io_uring",
     .open = ur_open,
+    .close = ur_close,
+    .wait = ur_wait,
+    .fd_add = ur_fd_add,
+    .fd_remove = ur_fd_remove,
+    .submit = ur_submit,
+    .cancel = ur_cancel,
 };
