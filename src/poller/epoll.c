@@ -141,7 +141,7 @@ static int64_t try_op(cio_io_req *r)
         (r->op == CIO_OP_RECV || r->op == CIO_OP_SEND ||
          r->op == CIO_OP_READ || r->op == CIO_OP_WRITE))
         drained = (size_t)res < r->io.len;
-    if (drained)
+    if (drained && !(side_of(r) == CIO_READY_READ && (f->ready & CIO_READY_RDHUP)))
         f->ready &= (uint8_t)~side_of(r);
     return res;
 }
@@ -226,6 +226,8 @@ static int dispatch(cio_poller *p, const struct epoll_event *ev)
     uint32_t e = ev->events;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         f->ready |= CIO_READY_READ;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            f->ready |= CIO_READY_RDHUP;
         n += run_queue(p, &f->rq_head, &f->rq_tail);
     }
     /* The read side's done may have closed f: look it up again. */

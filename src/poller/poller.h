@@ -87,6 +87,9 @@ struct cio_fd {
 
 #define CIO_READY_READ 1u
 #define CIO_READY_WRITE 2u
+/* epoll: the peer shut its side down. No edge will follow the end of
+ * stream, so a short read no longer means the read side is drained. */
+#define CIO_READY_RDHUP 4u
 
 typedef struct cio_poller cio_poller;
 
