@@ -17,5 +17,6 @@
 #include "cio/barrier.h"
 #include "cio/queue.h"
 #include "cio/socket.h"
+#include "cio/tls.h"
 
 #endif

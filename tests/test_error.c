@@ -22,6 +22,9 @@ static const struct expect codes[] = {
     { -EINVAL, "EINVAL", "invalid argument" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
+    { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
+    { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ECONNRESET, "ECONNRESET", NULL },
     { -EMSGSIZE, "EMSGSIZE", NULL },
@@ -50,7 +53,7 @@ Test(error, success_codes)
 
 Test(error, unknown_codes_get_generic_text_never_null)
 {
-    int unknown[] = { -5000, -4097, INT_MIN, CIO_EBROKEN - 1 };
+    int unknown[] = { -5000, -4200, INT_MIN, CIO_ETRUNCATED - 1 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         cr_assert_str_eq(cio_errname(unknown[i]), "E?", "code %d", unknown[i]);
         cr_assert_str_eq(cio_strerror(unknown[i]), "unknown cio error");
@@ -65,6 +68,9 @@ Test(error, own_codes_live_above_the_errno_range)
 {
     cr_assert_lt(CIO_EBROKEN, 0);
     cr_assert_leq(CIO_EBROKEN, -4096, "must not collide with any errno");
+    cr_assert_leq(CIO_ETLS, -4096);
+    cr_assert_leq(CIO_ECERT, -4096);
+    cr_assert_leq(CIO_ETRUNCATED, -4096);
 }
 
 Test(error, every_errno_has_a_name)

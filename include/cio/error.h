@@ -16,6 +16,11 @@
 
 enum {
     CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
+    /* TLS (cio/tls.h; cio_tls_last_error says why). Numbered apart from
+     * the codes above so other modules can add theirs in between. */
+    CIO_ETLS = -4112,      /* TLS handshake or protocol failure, alert from the peer */
+    CIO_ECERT = -4113,     /* the peer's certificate failed verification */
+    CIO_ETRUNCATED = -4114,/* TLS peer closed the connection without close_notify */
 };
 
 /* A short English description of any code cio returns (negative errno or

@@ -23,6 +23,9 @@ static const struct code_text special[] = {
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
+    { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
+    { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
 };
 
 static const struct code_text *find(int code)
