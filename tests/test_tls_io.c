@@ -584,3 +584,42 @@ static void starttls_case(bool pipelined)
 
 Test(tls_io, starttls_after_a_plaintext_exchange) { starttls_case(false); }
 Test(tls_io, starttls_with_the_hello_read_along_with_the_command) { starttls_case(true); }
+
+/* ---- closing under a reader -------------------------------------------------------- */
+
+static int parked_reader(void *arg)
+{
+    cio_transport *t = arg;
+    char c;
+    return (int)t->ops->read(t, &c, 1);
+}
+
+/* Another task closes the connection while one is parked reading: the
+ * reader ends with -EBADF and nothing is used after it is freed. */
+static int close_under_reader(side *s, cio_transport *t)
+{
+    (void)s;
+    cio_task *reader = spawn(parked_reader, t, "reader");
+    cr_assert_eq(cio_sleep(CIO_SEC), 0);
+    cr_assert_eq(t->ops->close(t, false), 0);
+    cr_assert_eq(cio_task_join(reader, NULL), -EBADF);
+    return 0;
+}
+
+static int read_eof(side *s, cio_transport *t)
+{
+    (void)s;
+    char c;
+    return (int)t->ops->read(t, &c, 1);
+}
+
+Test(tls_io, close_while_another_task_reads)
+{
+    side server = { .ctx = server_ctx(), .body = read_eof };
+    side client = { .ctx = client_ctx(true), .name = "localhost", .body = close_under_reader,
+                    .body_closes = true };
+    run_pair(&server, &client);
+    cr_assert_eq(client.handshake, 0, "%s", client.why);
+    cr_assert_eq(client.status, 0);
+    cr_assert_eq(server.status, 0, "close_notify reached the server");
+}

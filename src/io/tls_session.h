@@ -16,6 +16,8 @@ typedef struct cio_tls_session {
     int failed;                 /* the error that broke the session, sticky */
     bool in_eof;                /* the inner transport reached its end */
     bool sent_close;            /* close_notify queued */
+    bool reading;               /* a task is parked in the inner read */
+    bool orphaned;              /* closed meanwhile: that task frees it */
     unsigned char in[];         /* wire.in: ciphertext read from inner */
 } cio_tls_session;
 

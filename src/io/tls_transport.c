@@ -78,13 +78,20 @@ static int settle(cio_tls_session *t, int ret, const char *what)
 
 /* OpenSSL used up the ciphertext: read more from the inner transport (the
  * task parks there). Returns 0, 1 at the inner end of stream, or the
- * inner's error. */
+ * inner's error; -EBADF if the transport was closed meanwhile, and then
+ * t is gone. */
 static int fill(cio_tls_session *t)
 {
     if (t->in_eof)
         return 1;
     cio_transport *inner = t->wire.inner;
+    t->reading = true;
     ssize_t n = inner->ops->read(inner, t->wire.in, t->wire.in_cap);
+    t->reading = false;
+    if (t->orphaned) {          /* closed by another task while we waited */
+        cio_tls_session_free(t);
+        return -EBADF;
+    }
     if (n < 0)
         return (int)n;
     if (n == 0) {
@@ -321,7 +328,12 @@ static int tls_close(cio_transport *base, bool abort)
         rc = send_close_notify(t);
     cio_transport *inner = t->wire.inner;
     int rc2 = inner->ops->close(inner, abort);
-    cio_tls_session_free(t);
+    /* A reader parked in the inner read wakes up after this returns: it
+     * frees the session then. */
+    if (t->reading)
+        t->orphaned = true;
+    else
+        cio_tls_session_free(t);
     return rc < 0 ? rc : rc2;
 }
 
