@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static __thread char last[320];
+static __thread char last[sizeof(cio_tls_reason)];
 
 size_t cio_tls_last_error(char *buf, size_t size)
 {
@@ -58,4 +58,14 @@ int cio_tls_fail(int code, const char *what)
     if (len == 0)
         snprintf(last, sizeof last, "%s", "TLS failure (no reason given)");
     return code;
+}
+
+void cio_tls_reason_save(cio_tls_reason *r)
+{
+    memcpy(r->text, last, sizeof last);
+}
+
+void cio_tls_reason_restore(const cio_tls_reason *r)
+{
+    memcpy(last, r->text, sizeof last);
 }

@@ -33,4 +33,13 @@ int cio_tls_fail(int code, const char *what);
 /* Record a reason of cio's own (no OpenSSL error queued). Returns code. */
 int cio_tls_fail_text(int code, const char *text);
 
+/* The latest reason, saved across a call that may block (another task of
+ * the thread may fail meanwhile) and put back after it. */
+typedef struct cio_tls_reason {
+    char text[320];
+} cio_tls_reason;
+
+void cio_tls_reason_save(cio_tls_reason *r);
+void cio_tls_reason_restore(const cio_tls_reason *r);
+
 #endif

@@ -173,13 +173,17 @@ static int handshake(cio_tls_session *t)
 }
 
 /* Close inner (flushing the alert that tells the peer why, unless the
- * handshake was cancelled) and free what was made. */
+ * handshake was cancelled) and free what was made. The reason survives
+ * the flush, during which other tasks may fail. */
 static void discard(cio_tls_session *t, bool abort)
 {
+    cio_tls_reason why;
+    cio_tls_reason_save(&why);
     cio_transport *inner = t->wire.inner;
     int ignored = inner->ops->close(inner, abort);
     (void)ignored;
     cio_tls_session_free(t);
+    cio_tls_reason_restore(&why);
 }
 
 int cio_tls_transport_new(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
@@ -326,8 +330,11 @@ static int tls_close(cio_transport *base, bool abort)
     int rc = 0;
     if (!abort && !t->failed && !t->sent_close)
         rc = send_close_notify(t);
+    cio_tls_reason why;
+    cio_tls_reason_save(&why);
     cio_transport *inner = t->wire.inner;
     int rc2 = inner->ops->close(inner, abort);
+    cio_tls_reason_restore(&why);
     /* A reader parked in the inner read wakes up after this returns: it
      * frees the session then. */
     if (t->reading)
