@@ -623,3 +623,54 @@ Test(tls_io, close_while_another_task_reads)
     cr_assert_eq(client.status, 0);
     cr_assert_eq(server.status, 0, "close_notify reached the server");
 }
+
+/* cio_tls_transport_start (what the stream's start_tls uses) leaves the
+ * plain connection to the caller when the handshake fails. */
+static int starttls_server_refused(void *arg)
+{
+    struct starttls *x = arg;
+    cio_socket *c;
+    cr_assert_eq(cio_socket_accept(x->listener, &c, NULL), 0);
+    cio_transport *plain = NULL, *t = NULL;
+    cr_assert_eq(test_transport_new(&plain, c), 0);
+    x->server_rc = cio_tls_transport_start(&t, plain, x->server_ctx, NULL, NULL, 0);
+    cr_assert_eq(send_text(plain, "454 TLS failed\r\n"), 0);
+    return plain->ops->close(plain, false);
+}
+
+static int starttls_client_garbage(void *arg)
+{
+    struct starttls *x = arg;
+    cio_addr a;
+    cio_socket *sock;
+    cr_assert_eq(cio_addr_ip(&a, "127.0.0.1", x->port), 0);
+    cr_assert_eq(cio_connect_addr(&sock, &a), 0);
+    cio_transport *plain = NULL;
+    cr_assert_eq(test_transport_new(&plain, sock), 0);
+    cr_assert_eq(send_text(plain, "HELO not a client hello\r\n"), 0);
+    char buf[64];
+    size_t len, line = read_line(plain, buf, sizeof buf, &len);
+    cr_assert_eq(line, 16);
+    cr_assert_eq(memcmp(buf, "454 TLS failed\r\n", 16), 0);
+    return plain->ops->close(plain, false);
+}
+
+static int starttls_refused_main(void *arg)
+{
+    struct starttls *x = arg;
+    listen_local(&x->listener, &x->port);
+    cio_task *st = spawn(starttls_server_refused, x, "server");
+    cio_task *ct = spawn(starttls_client_garbage, x, "client");
+    cr_assert_eq(cio_task_join(ct, NULL), 0);
+    cr_assert_eq(cio_task_join(st, NULL), 0);
+    cio_socket_close(x->listener);
+    return 0;
+}
+
+Test(tls_io, failed_start_leaves_the_plain_connection_to_the_caller)
+{
+    struct starttls x = { .server_ctx = server_ctx() };
+    cr_assert_eq(run_virtual(starttls_refused_main, &x), 0);
+    cr_assert_eq(x.server_rc, CIO_ETLS);
+    cio_tls_ctx_free(x.server_ctx);
+}

@@ -172,30 +172,13 @@ static int handshake(cio_tls_session *t)
     }
 }
 
-/* Close inner (flushing the alert that tells the peer why, unless the
- * handshake was cancelled) and free what was made. The reason survives
- * the flush, during which other tasks may fail. */
-static void discard(cio_tls_session *t, bool abort)
-{
-    cio_tls_reason why;
-    cio_tls_reason_save(&why);
-    cio_transport *inner = t->wire.inner;
-    int ignored = inner->ops->close(inner, abort);
-    (void)ignored;
-    cio_tls_session_free(t);
-    cio_tls_reason_restore(&why);
-}
-
-int cio_tls_transport_new(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
-                          const char *server_name, const void *preread, size_t prelen)
+int cio_tls_transport_start(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
+                            const char *server_name, const void *preread, size_t prelen)
 {
     size_t cap = prelen > TLS_INBUF ? prelen : TLS_INBUF;
     cio_tls_session *t = calloc(1, sizeof *t + cap);
-    if (!t) {
-        int ignored = inner->ops->close(inner, true);
-        (void)ignored;
+    if (!t)
         return -ENOMEM;
-    }
     t->base.ops = &tls_ops;
     t->wire = (cio_tls_wire){ .inner = inner, .in = t->in, .in_cap = cap, .in_len = prelen };
     if (prelen)
@@ -208,11 +191,27 @@ int cio_tls_transport_new(cio_transport **out, cio_transport *inner, cio_tls_ctx
     if (rc == 0)
         rc = handshake(t);
     if (rc < 0) {
-        discard(t, rc == -ECANCELED);
+        cio_tls_session_free(t);
         return rc;
     }
     *out = &t->base;
     return 0;
+}
+
+int cio_tls_transport_new(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
+                          const char *server_name, const void *preread, size_t prelen)
+{
+    int rc = cio_tls_transport_start(out, inner, ctx, server_name, preread, prelen);
+    if (rc < 0) {
+        /* Flush the alert that tells the peer why (unless cancelled); the
+         * reason survives the flush, during which other tasks may fail. */
+        cio_tls_reason why;
+        cio_tls_reason_save(&why);
+        int ignored = inner->ops->close(inner, rc == -ECANCELED);
+        (void)ignored;
+        cio_tls_reason_restore(&why);
+    }
+    return rc;
 }
 
 /* ---- data ----------------------------------------------------------------- */

@@ -28,6 +28,12 @@
 int cio_tls_transport_new(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
                           const char *server_name, const void *preread, size_t prelen);
 
+/* cio_tls_transport_new for start_tls: on failure inner is left open and
+ * still the caller's, with the alert that says why (if any) queued in it;
+ * the connection is of no further use, close it. */
+int cio_tls_transport_start(cio_transport **out, cio_transport *inner, cio_tls_ctx *ctx,
+                            const char *server_name, const void *preread, size_t prelen);
+
 /* True if t is a TLS transport (the getters below need one). */
 bool cio_transport_is_tls(const cio_transport *t);
 
