@@ -2,6 +2,7 @@
 #   make demo        install what is missing, build, run examples/tour
 #   make test        build and run every test; ends with "N passed, N failed"
 #   make test-asan   the whole suite under AddressSanitizer + UBSan
+#   make test-tsan   the whole suite under ThreadSanitizer
 #   make bench       benchmarks against Go, asyncio and uvloop
 #   make CC=clang test   the same with clang (each compiler has its build dir)
 #   make check-aarch64   the context switch on aarch64: cross-compiled smoke
@@ -11,9 +12,10 @@
 CC ?= cc
 BUILD ?= build/$(notdir $(CC))
 ASAN_BUILD ?= build/asan-$(notdir $(CC))
+TSAN_BUILD ?= build/tsan-$(notdir $(CC))
 BENCH_BUILD ?= build/release-$(notdir $(CC))
 
-.PHONY: all deps build demo test test-asan bench install clean check-aarch64
+.PHONY: all deps build demo test test-asan test-tsan bench install clean check-aarch64
 
 all: build
 
@@ -43,6 +45,18 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    scripts/run-tests $(ASAN_BUILD)
+
+$(TSAN_BUILD)/build.ninja:
+	@$(MAKE) --no-print-directory deps
+	CC=$(CC) meson setup $(TSAN_BUILD) --buildtype=debug \
+	    -Db_sanitize=thread -Db_lundef=false
+
+# halt_on_error: a race fails its test rather than scrolling past.
+# handle_segv=0: faults go to cio's own handler, whose reports are tested.
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0 \
+	    scripts/run-tests $(TSAN_BUILD)
 
 $(BENCH_BUILD)/build.ninja:
 	@$(MAKE) --no-print-directory deps

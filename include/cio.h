@@ -17,6 +17,8 @@
 #include "cio/barrier.h"
 #include "cio/queue.h"
 #include "cio/socket.h"
+#include "cio/thread.h"
+#include "cio/dns.h"
 #include "cio/tls.h"
 
 #endif

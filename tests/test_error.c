@@ -22,6 +22,11 @@ static const struct expect codes[] = {
     { -EINVAL, "EINVAL", "invalid argument" },
     { -ENOMEM, "ENOMEM", "out of memory" },
     { CIO_EBROKEN, "CIO_EBROKEN", "barrier broken (aborted or reset)" },
+    { CIO_ENOHOST, "CIO_ENOHOST", "host or service not known" },
+    { CIO_EDNSAGAIN, "CIO_EDNSAGAIN", "temporary failure in name resolution (try again)" },
+    { CIO_EDNSFAIL, "CIO_EDNSFAIL", "non-recoverable failure in name resolution" },
+    { -EAFNOSUPPORT, "EAFNOSUPPORT", NULL },
+    { -ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", NULL },
     { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
@@ -66,11 +71,13 @@ Test(error, unknown_codes_get_generic_text_never_null)
 
 Test(error, own_codes_live_above_the_errno_range)
 {
-    cr_assert_lt(CIO_EBROKEN, 0);
-    cr_assert_leq(CIO_EBROKEN, -4096, "must not collide with any errno");
-    cr_assert_leq(CIO_ETLS, -4096);
-    cr_assert_leq(CIO_ECERT, -4096);
-    cr_assert_leq(CIO_ETRUNCATED, -4096);
+    int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL,
+                  CIO_ETLS, CIO_ECERT, CIO_ETRUNCATED };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        cr_assert_leq(own[i], -4096, "%d must not collide with any errno", own[i]);
+        for (size_t k = 0; k < i; k++)
+            cr_assert_neq(own[i], own[k], "codes must differ");
+    }
 }
 
 Test(error, every_errno_has_a_name)

@@ -16,6 +16,10 @@
 
 enum {
     CIO_EBROKEN = -4096,   /* a barrier was aborted or reset while waited on */
+    /* Name resolution (cio_dns_resolve; the EAI_* codes, see cio/dns.h): */
+    CIO_ENOHOST = -4097,   /* no such host (or no address, or no such service) */
+    CIO_EDNSAGAIN = -4098, /* temporary failure: the name servers did not answer */
+    CIO_EDNSFAIL = -4099,  /* the name servers failed for good */
     /* TLS (cio/tls.h; cio_tls_last_error says why). Numbered apart from
      * the codes above so other modules can add theirs in between. */
     CIO_ETLS = -4112,      /* TLS handshake or protocol failure, alert from the peer */

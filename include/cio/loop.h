@@ -32,6 +32,11 @@ typedef struct cio_loop_options {
      * kernel allows it, else epoll). NULL means the environment's
      * CIO_BACKEND, else auto. With CIO_DEBUG=1 the loop says which. */
     const char *backend;
+    /* Most worker threads in the loop's thread pool (cio_to_thread, DNS);
+     * 0 means CIO_THREADS from the environment, else max(4, 2 x the CPUs
+     * this process may run on), at most 64. Workers start as jobs need
+     * them; cio_loop_close joins them. */
+    unsigned threads;
 } cio_loop_options;
 
 /* The default task stack: 128 KiB of address space, committed lazily, so a
@@ -40,7 +45,8 @@ typedef struct cio_loop_options {
 
 /* asyncio.run: make a loop, run main(arg) as a task named "main", and when it
  * returns cancel and join every task still running, report failed tasks that
- * were never joined, close the loop. Returns main's status, or a negative
+ * were never joined, close the loop (which shuts its thread pool down: see
+ * cio_loop_close). Returns main's status, or a negative
  * errno if the loop could not be made (-ENOMEM) or deadlocked (-EDEADLK:
  * every task blocked with nothing left that could wake one). Must be called
  * outside any task. */
@@ -58,10 +64,13 @@ cio_loop *cio_loop_create(const cio_loop_options *opts);
  * t would never finish. Call it from the loop's thread, outside any task. */
 CIO_MUST_CHECK int cio_loop_run_until(cio_loop *loop, cio_task *t);
 
-/* Close the loop: cancel every task still alive, run until they have all
- * finished, report on stderr each task that failed and was never joined
- * (asyncio's "Task exception was never retrieved"), free everything. Call
- * it outside any task. */
+/* Close the loop: refuse further calls from other threads (-ESHUTDOWN),
+ * cancel every task still alive, run until they have all finished and the
+ * calls queued before the close have run, report on stderr each task that
+ * failed and was never joined (asyncio's "Task exception was never
+ * retrieved"), shut the thread pool down (wait for the jobs still running,
+ * dispose of their results, join the workers: a job that never returns
+ * blocks the close for ever), free everything. Call it outside any task. */
 void cio_loop_close(cio_loop *loop);
 
 /* The loop of the calling thread, or NULL. */

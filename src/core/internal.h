@@ -15,6 +15,7 @@
 #include "../arch/sanitizer.h"
 #include "../arch/stack.h"
 #include "../poller/poller.h"
+#include "threadsafe.h"
 #include "timer.h"
 
 enum cio_task_state {
@@ -82,10 +83,32 @@ struct cio_loop {
     uint64_t switches, iterations;
     uint64_t next_id, id_limit;     /* block of task ids taken */
     size_t refs;                    /* things outside that may wake the loop */
+    cio_ts_queue ts;                /* thread-safe call queue (threadsafe.c) */
+    unsigned threads_max;           /* cio_loop_options.threads */
+    void *threadpool;               /* made at the first cio_to_thread */
+    void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
 };
 
 /* The calling thread's loop. */
 extern __thread cio_loop *cio_tls_loop __attribute__((tls_model("initial-exec")));
+
+/* ---- thread-safe calls (threadsafe.c) ------------------------------------ */
+
+/* True if calls or unrefs from other threads wait to be taken: the loop must
+ * neither sleep for good nor report a deadlock. The seq_cst loads pair with
+ * the poller's seq_cst clear of its wake flag (poller.h), so a wake consumed
+ * by a poller pass is never followed by a load that misses its call. */
+static inline bool cio_threadsafe_pending(cio_loop *L)
+{
+    return atomic_load(&L->ts.pending) || atomic_load(&L->ts.unrefs);
+}
+
+/* The scheduler's hook on every pass: run what other threads queued. */
+static inline void cio_threadsafe_run(cio_loop *L)
+{
+    if (cio_threadsafe_pending(L))
+        cio_threadsafe_drain(L);
+}
 
 /* ---- scheduler (sched.c) ------------------------------------------------ */
 

@@ -63,6 +63,7 @@ static void apply_options(cio_loop *L, const cio_loop_options *o)
         L->stack_size = 16 * 1024;
     L->pool_max = o && o->stack_pool_max ? o->stack_pool_max : 1024;
     L->budget_max = o && o->fairness_budget ? o->fairness_budget : 64;
+    L->threads_max = o ? o->threads : 0;
 }
 
 cio_loop *cio_loop_create(const cio_loop_options *opts)
@@ -78,6 +79,13 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
     cio_timer_heap_init(&L->timers);
     int rc = cio_poller_open(&L->poller, opts ? opts->backend : NULL);
     if (rc < 0) {
+        free(L);
+        errno = -rc;
+        return NULL;
+    }
+    rc = cio_threadsafe_init(L);
+    if (rc < 0) {
+        cio_poller_close(&L->poller);
         free(L);
         errno = -rc;
         return NULL;
@@ -103,10 +111,12 @@ static bool task_finished(cio_loop *L, void *t)
     return ((cio_task *)t)->state == CIO_TASK_DONE;
 }
 
-static bool no_live_tasks(cio_loop *L, void *unused)
+/* Close runs until every task has ended and every call queued from other
+ * threads before the close began has run. */
+static bool closed_down(cio_loop *L, void *unused)
 {
     (void)unused;
-    return L->live == 0;
+    return L->live == 0 && !cio_threadsafe_pending(L);
 }
 
 int cio_loop_run_until(cio_loop *L, cio_task *t)
@@ -141,12 +151,16 @@ void cio_loop_close(cio_loop *L)
 {
     if (!L || L->current)
         return;
+    cio_threadsafe_close(L);
     for (cio_task *t = L->all_head; t; t = t->all_next)
         cio_task_cancel(t);
-    if (cio_sched_run(L, no_live_tasks, NULL) == -EDEADLK)
+    if (cio_sched_run(L, closed_down, NULL) == -EDEADLK)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
+    if (L->threadpool_shutdown)
+        L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */
+    cio_threadsafe_finish(L);
     L->closing = true;
     cio_task *t = L->all_head;
     while (t) {

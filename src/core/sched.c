@@ -78,7 +78,8 @@ static void free_dead(cio_loop *L)
 
 static bool may_be_woken(cio_loop *L)
 {
-    return L->poller.inflight || L->refs || cio_poller_wake_pending(&L->poller);
+    return L->poller.inflight || L->refs || cio_poller_wake_pending(&L->poller) ||
+           cio_threadsafe_pending(L);
 }
 
 /* Nothing is ready: sleep until the next timer, I/O or a wake-up. With the
@@ -93,6 +94,7 @@ static int idle(cio_loop *L)
     if (L->virtual_clock) {
         if (may_be_woken(L)) {
             cio_poller_wait(&L->poller, 0);
+            cio_threadsafe_run(L);  /* the wake just consumed may be a call */
             if (L->rq_head)
                 return 0;
             if (next == CIO_NEVER || L->refs) {
@@ -124,6 +126,7 @@ int cio_sched_run(cio_loop *L, bool (*stop)(cio_loop *, void *), void *arg)
 {
     for (;;) {
         free_dead(L);
+        cio_threadsafe_run(L);      /* calls from other threads */
         if (stop(L, arg))
             return 0;
         L->iterations++;

@@ -64,7 +64,9 @@ int cio_poller_wait(cio_poller *p, int64_t timeout_ns)
     }
     int n = p->be->wait(p, timeout_ns);
     atomic_store_explicit(&p->sleeping, false, memory_order_relaxed);
-    atomic_store_explicit(&p->woken, false, memory_order_release);
+    /* seq_cst: pairs with the loads of the thread-safe call queue that
+     * follow, so a wake cleared here cannot hide a call queued before it. */
+    atomic_store_explicit(&p->woken, false, memory_order_seq_cst);
     return n == -EINTR ? 0 : n;
 }
 

@@ -138,7 +138,10 @@ void cio_poller_close(cio_poller *p);
  * finished. Returns how many requests finished, or a negative errno. */
 int cio_poller_wait(cio_poller *p, int64_t timeout_ns);
 
-/* Wake a loop blocked in cio_poller_wait. Safe from any thread. */
+/* Wake a loop blocked in cio_poller_wait. Safe from any thread. A producer
+ * publishes its work (e.g. a queued call, counted with a seq_cst atomic)
+ * before it wakes; cio_poller_wait clears the wake flag with a seq_cst store
+ * so the loop's later seq_cst check of that work cannot miss it. */
 void cio_poller_wake(cio_poller *p);
 
 /* Backends call this when the wake-up eventfd fires. */
