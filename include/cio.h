@@ -20,5 +20,7 @@
 #include "cio/thread.h"
 #include "cio/dns.h"
 #include "cio/tls.h"
+#include "cio/stream.h"
+#include "cio/server.h"
 
 #endif

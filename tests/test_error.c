@@ -27,6 +27,8 @@ static const struct expect codes[] = {
     { CIO_EDNSFAIL, "CIO_EDNSFAIL", "non-recoverable failure in name resolution" },
     { -EAFNOSUPPORT, "EAFNOSUPPORT", NULL },
     { -ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", NULL },
+    { CIO_EINCOMPLETE, "CIO_EINCOMPLETE", "end of stream before the expected bytes" },
+    { CIO_ELIMIT, "CIO_ELIMIT", "stream buffer limit reached before the separator" },
     { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
@@ -72,6 +74,7 @@ Test(error, unknown_codes_get_generic_text_never_null)
 Test(error, own_codes_live_above_the_errno_range)
 {
     int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL,
+                  CIO_EINCOMPLETE, CIO_ELIMIT,
                   CIO_ETLS, CIO_ECERT, CIO_ETRUNCATED };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         cr_assert_leq(own[i], -4096, "%d must not collide with any errno", own[i]);

@@ -141,7 +141,9 @@ static int64_t try_op(cio_io_req *r)
         (r->op == CIO_OP_RECV || r->op == CIO_OP_SEND ||
          r->op == CIO_OP_READ || r->op == CIO_OP_WRITE))
         drained = (size_t)res < r->io.len;
-    if (drained && !(side_of(r) == CIO_READY_READ && (f->ready & CIO_READY_RDHUP)))
+    if (drained && side_of(r) == CIO_READY_READ && res > 0 && (f->ready & CIO_READY_HUP))
+        drained = false;        /* the end of stream may follow the data */
+    if (drained)
         f->ready &= (uint8_t)~side_of(r);
     return res;
 }
@@ -224,10 +226,10 @@ static int dispatch(cio_poller *p, const struct epoll_event *ev)
     cio_fd *f = s->slots[fdno].fd;
     int n = 0;
     uint32_t e = ev->events;
+    if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        f->ready |= CIO_READY_HUP;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         f->ready |= CIO_READY_READ;
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-            f->ready |= CIO_READY_RDHUP;
         n += run_queue(p, &f->rq_head, &f->rq_tail);
     }
     /* The read side's done may have closed f: look it up again. */

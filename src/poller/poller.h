@@ -87,9 +87,10 @@ struct cio_fd {
 
 #define CIO_READY_READ 1u
 #define CIO_READY_WRITE 2u
-/* epoll: the peer shut its side down. No edge will follow the end of
- * stream, so a short read no longer means the read side is drained. */
-#define CIO_READY_RDHUP 4u
+/* epoll: the peer has shut down its side (or the connection failed): the
+ * end of stream may sit behind the data, and no new edge will announce it,
+ * so a short read no longer means the read side is drained. */
+#define CIO_READY_HUP 4u
 
 typedef struct cio_poller cio_poller;
 

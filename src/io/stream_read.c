@@ -1,0 +1,193 @@
+/* stream_read.c — the read buffer and the reading calls that count bytes:
+ * read, read_exactly, peek/consume, read_all (asyncio.StreamReader).
+ * Separator-based reading is in stream_line.c. */
+#include "stream_internal.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+
+/* Make free room at the buffer's end: allocate it, move the unread bytes to
+ * the front, or double it (up to grow_max, never below the first size). */
+static int make_room(cio_stream *st, size_t grow_max)
+{
+    if (!st->buf) {
+        st->buf = malloc(st->first_cap);
+        if (!st->buf)
+            return -ENOMEM;
+        st->cap = st->first_cap;
+        return 0;
+    }
+    if (st->end < st->cap)
+        return 0;
+    size_t have = cio_stream_avail(st);
+    if (st->start > 0) {
+        memmove(st->buf, st->buf + st->start, have);
+        st->start = 0;
+        st->end = have;
+        return 0;
+    }
+    if (st->cap >= grow_max)
+        return CIO_ELIMIT;
+    size_t cap = st->cap * 2 < grow_max ? st->cap * 2 : grow_max;
+    char *grown = realloc(st->buf, cap);
+    if (!grown)
+        return -ENOMEM;
+    st->buf = grown;
+    st->cap = cap;
+    return 0;
+}
+
+ssize_t cio_stream_fill(cio_stream *st, size_t grow_max)
+{
+    int rc = make_room(st, grow_max);
+    if (rc < 0)
+        return rc;
+    ssize_t n = st->t->ops->read(st->t, st->buf + st->end, st->cap - st->end);
+    if (n > 0)
+        st->end += (size_t)n;
+    else if (n == 0)
+        st->eof = true;
+    return n;
+}
+
+/* Reads of at least this size go straight into the caller's memory when
+ * nothing is buffered: the buffer could not have saved a system call. */
+static size_t direct_threshold(const cio_stream *st)
+{
+    return st->cap ? st->cap : st->first_cap;
+}
+
+/* One transport read into the caller's memory. */
+static ssize_t read_direct(cio_stream *st, void *buf, size_t n)
+{
+    ssize_t got = st->t->ops->read(st->t, buf, n);
+    if (got == 0)
+        st->eof = true;
+    return got;
+}
+
+static size_t copy_out(cio_stream *st, void *buf, size_t n)
+{
+    size_t have = cio_stream_avail(st);
+    if (n > have)
+        n = have;
+    memcpy(buf, st->buf + st->start, n);
+    cio_stream_take(st, n);
+    return n;
+}
+
+ssize_t cio_stream_read(cio_stream *st, void *buf, size_t n)
+{
+    int rc = cio_wait_checkpoint();
+    if (rc < 0)
+        return rc;
+    if (n == 0)
+        return 0;
+    if (cio_stream_avail(st))
+        return (ssize_t)copy_out(st, buf, n);
+    if (st->eof)
+        return 0;
+    if (n >= direct_threshold(st))
+        return read_direct(st, buf, n);
+    ssize_t got = cio_stream_fill(st, st->cap);
+    return got <= 0 ? got : (ssize_t)copy_out(st, buf, n);
+}
+
+ssize_t cio_stream_read_exactly(cio_stream *st, void *buf, size_t n, size_t *got)
+{
+    size_t done = 0;
+    ssize_t rc = cio_wait_checkpoint();
+    while (rc >= 0 && done < n) {
+        if (cio_stream_avail(st)) {
+            done += copy_out(st, (char *)buf + done, n - done);
+            continue;
+        }
+        if (st->eof) {
+            rc = CIO_EINCOMPLETE;
+            break;
+        }
+        size_t left = n - done;
+        if (left >= direct_threshold(st)) {
+            rc = read_direct(st, (char *)buf + done, left);
+            if (rc > 0)
+                done += (size_t)rc;
+        } else {
+            rc = cio_stream_fill(st, st->cap);
+        }
+    }
+    if (got)
+        *got = done;
+    return rc < 0 ? rc : (ssize_t)n;
+}
+
+int cio_stream_peek(cio_stream *st, size_t want, const char **data, size_t *len)
+{
+    int rc = cio_wait_checkpoint();
+    if (rc < 0)
+        return rc;
+    if (want > st->limit)
+        return CIO_ELIMIT;
+    while (cio_stream_avail(st) < want && !st->eof) {
+        ssize_t n = cio_stream_fill(st, want > st->first_cap ? want : st->first_cap);
+        if (n < 0)
+            return (int)n;
+    }
+    *data = st->buf ? st->buf + st->start : "";
+    *len = cio_stream_avail(st);
+    return 0;
+}
+
+int cio_stream_consume(cio_stream *st, size_t n)
+{
+    if (n > cio_stream_avail(st))
+        return -EINVAL;
+    cio_stream_take(st, n);
+    return 0;
+}
+
+size_t cio_stream_buffered(const cio_stream *st) { return cio_stream_avail(st); }
+
+bool cio_stream_at_eof(const cio_stream *st) { return st->eof && !cio_stream_avail(st); }
+
+/* Hand the buffer's bytes over as a '\0'-terminated string; the stream
+ * starts a new buffer when it next needs one. */
+static ssize_t hand_over(cio_stream *st, char **out)
+{
+    size_t have = cio_stream_avail(st);
+    if (st->buf && st->start) {
+        memmove(st->buf, st->buf + st->start, have);
+        st->start = 0;
+        st->end = have;
+    }
+    char *s = have + 1 <= st->cap ? st->buf : realloc(st->buf, have + 1);
+    if (!s)
+        return -ENOMEM;
+    s[have] = '\0';
+    *out = s;
+    st->buf = NULL;
+    st->start = st->end = st->cap = 0;
+    return (ssize_t)have;
+}
+
+ssize_t cio_stream_read_all(cio_stream *st, char **out, size_t max)
+{
+    int rc = cio_wait_checkpoint();
+    if (rc < 0)
+        return rc;
+    /* Room for one byte past max, to see that there is one. */
+    size_t grow_max = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX;
+    while (!st->eof) {
+        if (cio_stream_avail(st) > max)
+            return CIO_ELIMIT;
+        ssize_t n = cio_stream_fill(st, grow_max);
+        if (n < 0)
+            return n;
+    }
+    if (cio_stream_avail(st) > max)
+        return CIO_ELIMIT;
+    return hand_over(st, out);
+}
