@@ -283,7 +283,7 @@ static cio_transport *silent_connection(cio_socket **listener)
     cr_assert_eq(cio_addr_ip(&a, "127.0.0.1", port), 0);
     cr_assert_eq(cio_connect_addr(&sock, &a), 0);
     cio_transport *plain = NULL;
-    cr_assert_eq(test_transport_new(&plain, sock), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, sock), 0);
     return plain;
 }
 
@@ -332,7 +332,7 @@ static int server_handshake_times_out(void *arg)
     cio_socket *c;
     cr_assert_eq(cio_socket_accept(server->listener, &c, NULL), 0);
     cio_transport *plain = NULL, *t = NULL;
-    cr_assert_eq(test_transport_new(&plain, c), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, c), 0);
     cio_scope s;
     cio_scope_enter(&s, cio_deadline_after(10 * CIO_SEC));
     server->handshake = cio_tls_transport_new(&t, plain, server->ctx, NULL, NULL, 0);
@@ -514,7 +514,7 @@ static int starttls_server(void *arg)
     cio_socket *c;
     cr_assert_eq(cio_socket_accept(x->listener, &c, NULL), 0);
     cio_transport *plain = NULL, *t = NULL;
-    cr_assert_eq(test_transport_new(&plain, c), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, c), 0);
     cr_assert_eq(send_text(plain, "220 cio ESMTP\r\n"), 0);
     /* Let a pipelining client's hello reach us with the command. */
     cr_assert_eq(cio_sleep(CIO_SEC), 0);
@@ -540,7 +540,7 @@ static int starttls_client(void *arg)
     cr_assert_eq(cio_addr_ip(&a, "127.0.0.1", x->port), 0);
     cr_assert_eq(cio_connect_addr(&sock, &a), 0);
     cio_transport *plain = NULL, *t = NULL;
-    cr_assert_eq(test_transport_new(&plain, sock), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, sock), 0);
     expect_text(plain, "220 cio ESMTP\r\n");
     cr_assert_eq(send_text(plain, "STARTTLS\r\n"), 0);
     if (!x->pipelined)
@@ -632,7 +632,7 @@ static int starttls_server_refused(void *arg)
     cio_socket *c;
     cr_assert_eq(cio_socket_accept(x->listener, &c, NULL), 0);
     cio_transport *plain = NULL, *t = NULL;
-    cr_assert_eq(test_transport_new(&plain, c), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, c), 0);
     x->server_rc = cio_tls_transport_start(&t, plain, x->server_ctx, NULL, NULL, 0);
     cr_assert_eq(send_text(plain, "454 TLS failed\r\n"), 0);
     return plain->ops->close(plain, false);
@@ -646,7 +646,7 @@ static int starttls_client_garbage(void *arg)
     cr_assert_eq(cio_addr_ip(&a, "127.0.0.1", x->port), 0);
     cr_assert_eq(cio_connect_addr(&sock, &a), 0);
     cio_transport *plain = NULL;
-    cr_assert_eq(test_transport_new(&plain, sock), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, sock), 0);
     cr_assert_eq(send_text(plain, "HELO not a client hello\r\n"), 0);
     char buf[64];
     size_t len, line = read_line(plain, buf, sizeof buf, &len);

@@ -8,7 +8,7 @@
 
 #include <cio/tls.h>
 
-#include "fake_transport.h"
+#include "io/transport.h"
 #include "io/tls_transport.h"
 #include "tls_certs.h"
 
@@ -89,7 +89,7 @@ static void expect_text(cio_transport *t, const char *want)
 static int tls_side(side *s, cio_socket *sock)
 {
     cio_transport *plain = NULL, *t = NULL;
-    cr_assert_eq(test_transport_new(&plain, sock), 0);
+    cr_assert_eq(cio_sock_transport_new(&plain, sock), 0);
     s->handshake = cio_tls_transport_new(&t, plain, s->ctx, s->name, NULL, 0);
     if (s->handshake < 0) {
         cio_tls_last_error(s->why, sizeof s->why);
