@@ -21,6 +21,20 @@
  *
  * The blocking calls (handshakes, reads) block only the calling task and
  * honour its cancel scopes and deadlines.
+ *
+ * A TLS connection is a cio_stream like any other (cio/stream.h): read,
+ * read_line, write, drain, write_eof (sends close_notify, then the FIN;
+ * reading goes on), close (close_notify first). The peer's close_notify
+ * reads as end of stream; an end without it is CIO_ETRUNCATED.
+ *
+ *     cio_tls_ctx *ctx;
+ *     rc = cio_tls_ctx_client(&ctx);
+ *     cio_stream *st;
+ *     rc = cio_tls_connect(&st, "example.com", "443", ctx, NULL);
+ *     rc = cio_stream_write(st, req, len);  ...  cio_stream_close(st);
+ *     cio_tls_ctx_free(ctx);
+ *
+ * Servers: set cio_server_opts.tls to a server context (cio/server.h).
  */
 #ifndef CIO_TLS_H
 #define CIO_TLS_H
@@ -28,6 +42,7 @@
 #include <stddef.h>
 
 #include "base.h"
+#include "stream.h"
 
 #pragma GCC visibility push(default)
 
@@ -106,6 +121,61 @@ void cio_tls_ctx_insecure_skip_verify(cio_tls_ctx *ctx);
  * frame their own data (HTTP with Content-Length...), for peers that do not
  * close cleanly (ssl.OP_IGNORE_UNEXPECTED_EOF). */
 void cio_tls_ctx_allow_truncation(cio_tls_ctx *ctx, bool on);
+
+/* ---- streams ---------------------------------------------------------------- */
+
+typedef struct cio_tls_connect_opts {
+    /* The name the server's certificate must carry, also sent by SNI
+     * (asyncio's server_hostname). NULL: host. "": none, which a context
+     * that checks host names refuses (-EINVAL). */
+    const char *server_hostname;
+    /* How long the handshake may take (asyncio's ssl_handshake_timeout):
+     * past it, -ETIMEDOUT. 0: 60 s; < 0: only the caller's scopes. */
+    int64_t handshake_timeout;
+    cio_stream_opts stream;     /* the stream's buffer limit, water marks */
+} cio_tls_connect_opts;
+
+/* asyncio.open_connection(host, port, ssl=ctx): connect (as
+ * cio_open_connection does), then run the TLS handshake with the client
+ * context ctx. Returns 0, or the connection's error, CIO_ECERT, CIO_ETLS,
+ * -ETIMEDOUT (handshake timeout), -EINVAL (a server context; no server
+ * name to check). opts may be NULL. Blocks: a cancellation point. */
+CIO_MUST_CHECK int cio_tls_connect(cio_stream **out, const char *host, const char *port,
+                                   cio_tls_ctx *ctx, const cio_tls_connect_opts *opts);
+
+/* asyncio's StreamWriter.start_tls / loop.start_tls: upgrade an open
+ * stream to TLS after a plaintext exchange (SMTP, IMAP, XMPP STARTTLS).
+ * ctx's role says which side this is; a client names the server to verify
+ * (server_hostname, as in cio_tls_connect; a server passes NULL). Bytes
+ * still buffered unread in the stream are taken as the start of the TLS
+ * stream (a client's hello sent right behind its STARTTLS line), never as
+ * plaintext read after the upgrade. What was written before is sent
+ * before the handshake. From then on every call on st goes through TLS.
+ * No timeout of its own: use a scope. Returns 0, CIO_ECERT, CIO_ETLS, or
+ * the connection's error; on failure the connection is of no further use
+ * (close the stream: that sends the alert saying why). Blocks: a
+ * cancellation point. */
+CIO_MUST_CHECK int cio_stream_start_tls(cio_stream *st, cio_tls_ctx *ctx,
+                                        const char *server_hostname);
+
+/* True if st speaks TLS. */
+bool cio_stream_is_tls(cio_stream *st);
+
+/* The protocol ALPN chose ("h2"), or NULL: none, or st is not TLS
+ * (ssl_object.selected_alpn_protocol()). */
+const char *cio_stream_tls_alpn(cio_stream *st);
+
+/* The server name the client sent by SNI (what a server reads to pick a
+ * virtual host), or NULL. */
+const char *cio_stream_tls_server_name(cio_stream *st);
+
+/* "TLSv1.3" or "TLSv1.2"; NULL if st is not TLS. */
+const char *cio_stream_tls_version(cio_stream *st);
+
+/* The peer certificate's subject as RFC 2253 text ("CN=localhost,O=x")
+ * into buf (always terminated). Returns the length it needed, -ENOENT if
+ * the peer sent no certificate (or st is not TLS), -ENOMEM. */
+int cio_stream_tls_peer_subject(cio_stream *st, char *buf, size_t size);
 
 /* ---- errors ---------------------------------------------------------------- */
 
