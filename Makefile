@@ -3,7 +3,8 @@
 #   make test        build and run every test; ends with "N passed, N failed"
 #   make test-asan   the whole suite under AddressSanitizer + UBSan
 #   make test-tsan   the whole suite under ThreadSanitizer
-#   make bench       benchmarks against Go, asyncio and uvloop
+#   make bench       benchmarks against Go, asyncio and uvloop, then the TCP
+#                    echo benchmark (bench/echo_run: also raw C servers, Node)
 #   make CC=clang test   the same with clang (each compiler has its build dir)
 #   make check-aarch64   the context switch on aarch64: cross-compiled smoke
 #                    test run under qemu-user, and natively (not in `make test`;
