@@ -6,7 +6,6 @@
 #include <ftw.h>
 #include <unistd.h>
 
-TestSuite(tls, .init = pki_setup, .fini = pki_teardown);
 
 /* ---- bodies ------------------------------------------------------------- */
 
@@ -48,7 +47,7 @@ static int note_info(side *s, cio_transport *t)
 
 /* ---- handshake and verification -------------------------------------------- */
 
-Test(tls, handshake_and_echo_with_the_ca)
+Test(tls, handshake_and_echo_with_the_ca, WITH_PKI)
 {
     struct info si, ci;
     side server = { .ctx = server_ctx(), .body = note_info, .arg = &si };
@@ -65,7 +64,7 @@ Test(tls, handshake_and_echo_with_the_ca)
     cr_assert_str_eq(ci.alpn, "(none)");
 }
 
-Test(tls, tls_1_2_works_too)
+Test(tls, tls_1_2_works_too, WITH_PKI)
 {
     struct info ci;
     side server = { .ctx = server_ctx(), .body = echo_server };
@@ -77,7 +76,7 @@ Test(tls, tls_1_2_works_too)
     cr_assert_str_eq(ci.version, "TLSv1.2");
 }
 
-Test(tls, unknown_ca_fails_verification_with_a_reason)
+Test(tls, unknown_ca_fails_verification_with_a_reason, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(false), .name = "localhost", .body = echo_client };
@@ -91,7 +90,7 @@ Test(tls, unknown_ca_fails_verification_with_a_reason)
     cr_assert(strstr(server.why, "unknown ca"), "reason: %s", server.why);
 }
 
-Test(tls, hostname_mismatch_fails)
+Test(tls, hostname_mismatch_fails, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(true), .name = "not-localhost.example", .body = echo_client };
@@ -101,7 +100,7 @@ Test(tls, hostname_mismatch_fails)
     cr_assert_lt(server.handshake, 0);
 }
 
-Test(tls, ip_literal_checked_against_ip_san_and_not_sent_as_sni)
+Test(tls, ip_literal_checked_against_ip_san_and_not_sent_as_sni, WITH_PKI)
 {
     struct info si;
     side server = { .ctx = server_ctx(), .body = note_info, .arg = &si };
@@ -116,7 +115,7 @@ Test(tls, ip_literal_checked_against_ip_san_and_not_sent_as_sni)
     cr_assert_eq(client2.handshake, CIO_ECERT, "127.0.0.2 is not in the certificate");
 }
 
-Test(tls, check_hostname_off_accepts_any_name_of_a_trusted_chain)
+Test(tls, check_hostname_off_accepts_any_name_of_a_trusted_chain, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(true), .name = "other.example", .body = echo_client };
@@ -126,7 +125,7 @@ Test(tls, check_hostname_off_accepts_any_name_of_a_trusted_chain)
     cr_assert_eq(server.status, 0);
 }
 
-Test(tls, insecure_skip_verify_accepts_an_untrusted_certificate)
+Test(tls, insecure_skip_verify_accepts_an_untrusted_certificate, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(false), .name = NULL, .body = echo_client };
@@ -137,7 +136,7 @@ Test(tls, insecure_skip_verify_accepts_an_untrusted_certificate)
     cr_assert_eq(server.status, 0);
 }
 
-Test(tls, sni_is_received_by_the_server)
+Test(tls, sni_is_received_by_the_server, WITH_PKI)
 {
     struct info si, ci;
     side server = { .ctx = server_ctx(), .body = note_info, .arg = &si };
@@ -167,21 +166,21 @@ static void alpn_case(const char *const *srv, size_t ns, const char *const *cli,
     cr_assert_str_eq(si.alpn, want);
 }
 
-Test(tls, alpn_server_preference_wins)
+Test(tls, alpn_server_preference_wins, WITH_PKI)
 {
     const char *srv[] = { "h2", "http/1.1" };
     const char *cli[] = { "http/1.1", "h2" };
     alpn_case(srv, 2, cli, 2, "h2");
 }
 
-Test(tls, alpn_picks_the_common_protocol)
+Test(tls, alpn_picks_the_common_protocol, WITH_PKI)
 {
     const char *srv[] = { "h2", "http/1.1" };
     const char *cli[] = { "http/1.1" };
     alpn_case(srv, 2, cli, 1, "http/1.1");
 }
 
-Test(tls, alpn_without_overlap_or_offer_goes_on_without)
+Test(tls, alpn_without_overlap_or_offer_goes_on_without, WITH_PKI)
 {
     const char *srv[] = { "h2" };
     const char *cli[] = { "spdy/3" };
@@ -190,7 +189,7 @@ Test(tls, alpn_without_overlap_or_offer_goes_on_without)
     alpn_case(NULL, 0, cli, 1, "(none)");
 }
 
-Test(tls, alpn_rejects_bad_names)
+Test(tls, alpn_rejects_bad_names, WITH_PKI)
 {
     cio_tls_ctx *c = client_ctx(false);
     char long_name[300];
@@ -213,7 +212,7 @@ static cio_tls_ctx *mutual_server_ctx(void)
     return c;
 }
 
-Test(tls, client_certificate_is_verified_by_the_server)
+Test(tls, client_certificate_is_verified_by_the_server, WITH_PKI)
 {
     struct info si;
     side server = { .ctx = mutual_server_ctx(), .body = note_info, .arg = &si };
@@ -234,7 +233,7 @@ static int read_fails(side *s, cio_transport *t)
     return (int)n;
 }
 
-Test(tls, server_refuses_a_client_without_certificate)
+Test(tls, server_refuses_a_client_without_certificate, WITH_PKI)
 {
     side server = { .ctx = mutual_server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = read_fails };
@@ -251,7 +250,7 @@ Test(tls, server_refuses_a_client_without_certificate)
 
 /* ---- configuration ------------------------------------------------------------ */
 
-Test(tls, client_checking_names_needs_a_server_name)
+Test(tls, client_checking_names_needs_a_server_name, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(true), .name = NULL };
@@ -260,7 +259,7 @@ Test(tls, client_checking_names_needs_a_server_name)
     cr_assert_lt(server.handshake, 0, "the connection was closed");
 }
 
-Test(tls, configuration_errors_say_why)
+Test(tls, configuration_errors_say_why, WITH_PKI)
 {
     cio_tls_ctx *c = client_ctx(false);
     char why[320];
@@ -283,7 +282,7 @@ Test(tls, configuration_errors_say_why)
     cio_tls_ctx_free(NULL);
 }
 
-Test(tls, version_floor_above_the_peers_ceiling_fails)
+Test(tls, version_floor_above_the_peers_ceiling_fails, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = echo_server };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = echo_client };
@@ -328,7 +327,7 @@ static void write_hashed_ca(const char *dir)
     write_file(dir, name, parts, 1);
 }
 
-Test(tls, certificates_and_trust_from_files)
+Test(tls, certificates_and_trust_from_files, WITH_PKI)
 {
     char dir[] = "/tmp/cio-tls-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));

@@ -6,7 +6,6 @@
 
 #include "io/tls_session.h"
 
-TestSuite(tls_io, .init = pki_setup, .fini = pki_teardown);
 
 /* ---- shutdown --------------------------------------------------------------- */
 
@@ -27,7 +26,7 @@ static int read_until_eof(side *s, cio_transport *t)
     return 0;
 }
 
-Test(tls_io, close_notify_is_end_of_stream)
+Test(tls_io, close_notify_is_end_of_stream, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = say_bye_and_close };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = read_until_eof };
@@ -70,8 +69,8 @@ static void half_close_case(int version)
     cr_assert_eq(client.status, 0);
 }
 
-Test(tls_io, write_eof_half_closes_tls_1_3) { half_close_case(CIO_TLS1_3); }
-Test(tls_io, write_eof_half_closes_tls_1_2) { half_close_case(CIO_TLS1_2); }
+Test(tls_io, write_eof_half_closes_tls_1_3, WITH_PKI) { half_close_case(CIO_TLS1_3); }
+Test(tls_io, write_eof_half_closes_tls_1_2, WITH_PKI) { half_close_case(CIO_TLS1_2); }
 
 /* Send, wait until it is out, then drop the connection without
  * close_notify: what an attacker cutting the stream looks like. */
@@ -93,7 +92,7 @@ static int read_past_cut(side *s, cio_transport *t)
     return (int)n;
 }
 
-Test(tls_io, truncation_is_reported)
+Test(tls_io, truncation_is_reported, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = send_and_cut, .body_closes = true };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = read_past_cut };
@@ -103,7 +102,7 @@ Test(tls_io, truncation_is_reported)
     cr_assert(strstr(client.why, "close_notify"), "reason: %s", client.why);
 }
 
-Test(tls_io, truncation_can_be_allowed)
+Test(tls_io, truncation_can_be_allowed, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = send_and_cut, .body_closes = true };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = read_past_cut };
@@ -175,7 +174,7 @@ static int both_ways(side *s, cio_transport *t)
     return 0;
 }
 
-Test(tls_io, megabytes_both_ways_at_once)
+Test(tls_io, megabytes_both_ways_at_once, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = both_ways };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = both_ways };
@@ -225,7 +224,7 @@ static int read_gathered(side *s, cio_transport *t)
     return 0;
 }
 
-Test(tls_io, gathered_writes_arrive_in_order)
+Test(tls_io, gathered_writes_arrive_in_order, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = read_gathered };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = write_gathered };
@@ -260,7 +259,7 @@ static int follow_key_update(side *s, cio_transport *t)
     return 0;
 }
 
-Test(tls_io, key_update_is_answered_while_reading)
+Test(tls_io, key_update_is_answered_while_reading, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = update_keys };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = follow_key_update };
@@ -305,7 +304,7 @@ static int client_handshake_times_out(void *arg)
     return 0;
 }
 
-Test(tls_io, client_handshake_honours_the_scope_deadline)
+Test(tls_io, client_handshake_honours_the_scope_deadline, WITH_PKI)
 {
     cr_assert_eq(run_virtual(client_handshake_times_out, NULL), 0);
 }
@@ -342,7 +341,7 @@ static int server_handshake_times_out(void *arg)
     return 0;
 }
 
-Test(tls_io, server_handshake_honours_the_scope_deadline)
+Test(tls_io, server_handshake_honours_the_scope_deadline, WITH_PKI)
 {
     side server = { .ctx = server_ctx() };
     cr_assert_eq(run_virtual(server_handshake_times_out, &server), 0);
@@ -374,7 +373,7 @@ static int impatient_reader(side *s, cio_transport *t)
     return 0;
 }
 
-Test(tls_io, read_honours_the_scope_deadline_and_the_session_survives)
+Test(tls_io, read_honours_the_scope_deadline_and_the_session_survives, WITH_PKI)
 {
     cio_event go;
     cio_event_init(&go);
@@ -460,20 +459,20 @@ static void garbage_case(side *tls, const char *garbage, const char *reason)
     cio_tls_ctx_free(tls->ctx);
 }
 
-Test(tls_io, a_server_answering_http_fails_the_handshake_cleanly)
+Test(tls_io, a_server_answering_http_fails_the_handshake_cleanly, WITH_PKI)
 {
     side client = { .ctx = client_ctx(true), .name = "localhost" };
     garbage_case(&client, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
                  "wrong version number");
 }
 
-Test(tls_io, a_client_speaking_http_fails_the_handshake_cleanly)
+Test(tls_io, a_client_speaking_http_fails_the_handshake_cleanly, WITH_PKI)
 {
     side server = { .ctx = server_ctx() };
     garbage_case(&server, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", "http request");
 }
 
-Test(tls_io, random_bytes_fail_the_handshake_cleanly)
+Test(tls_io, random_bytes_fail_the_handshake_cleanly, WITH_PKI)
 {
     static char noise[2048];
     for (size_t i = 0; i < sizeof noise - 1; i++)
@@ -582,8 +581,8 @@ static void starttls_case(bool pipelined)
     cio_tls_ctx_free(x.client_ctx);
 }
 
-Test(tls_io, starttls_after_a_plaintext_exchange) { starttls_case(false); }
-Test(tls_io, starttls_with_the_hello_read_along_with_the_command) { starttls_case(true); }
+Test(tls_io, starttls_after_a_plaintext_exchange, WITH_PKI) { starttls_case(false); }
+Test(tls_io, starttls_with_the_hello_read_along_with_the_command, WITH_PKI) { starttls_case(true); }
 
 /* ---- closing under a reader -------------------------------------------------------- */
 
@@ -613,7 +612,7 @@ static int read_eof(side *s, cio_transport *t)
     return (int)t->ops->read(t, &c, 1);
 }
 
-Test(tls_io, close_while_another_task_reads)
+Test(tls_io, close_while_another_task_reads, WITH_PKI)
 {
     side server = { .ctx = server_ctx(), .body = read_eof };
     side client = { .ctx = client_ctx(true), .name = "localhost", .body = close_under_reader,
@@ -667,7 +666,7 @@ static int starttls_refused_main(void *arg)
     return 0;
 }
 
-Test(tls_io, failed_start_leaves_the_plain_connection_to_the_caller)
+Test(tls_io, failed_start_leaves_the_plain_connection_to_the_caller, WITH_PKI)
 {
     struct starttls x = { .server_ctx = server_ctx() };
     cr_assert_eq(run_virtual(starttls_refused_main, &x), 0);

@@ -124,4 +124,10 @@ static void free_pki(test_pki *pki)
     free(pki->client_key.text);
 }
 
+/* Each test makes its own PKI: Test(suite, name, WITH_PKI). */
+static test_pki pki;
+static void pki_setup(void) { make_pki(&pki); }
+static void pki_teardown(void) { free_pki(&pki); }
+#define WITH_PKI .init = pki_setup, .fini = pki_teardown
+
 #endif

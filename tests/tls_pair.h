@@ -12,10 +12,6 @@
 #include "io/tls_transport.h"
 #include "tls_certs.h"
 
-static test_pki pki;
-
-static void pki_setup(void) { make_pki(&pki); }
-static void pki_teardown(void) { free_pki(&pki); }
 
 static cio_tls_ctx *server_ctx(void)
 {
