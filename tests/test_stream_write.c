@@ -167,9 +167,14 @@ static int reset_main(void *arg)
     struct linger lg = { .l_onoff = 1, .l_linger = 0 };
     cr_assert_eq(cio_socket_setopt(cio_stream_socket(b), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     cio_stream_abort(b);
+    /* The first write may be taken (a completion backend learns of the
+     * reset when the send completes); a later one reports it. */
     int rc = 0;
-    for (int i = 0; i < 100 && rc == 0; i++)
+    for (int i = 0; i < 100 && rc == 0; i++) {
         rc = cio_stream_write(a, "after the reset", 15);
+        if (rc == 0)
+            cr_assert_eq(cio_sleep(CIO_MS), 0);
+    }
     cr_assert(rc == -ECONNRESET || rc == -EPIPE, "write after reset: %s", cio_errname(rc));
     /* The error stays: later writes and drains report it. */
     cr_assert_eq(cio_stream_write(a, "x", 1), rc);
@@ -294,7 +299,10 @@ static int abort_main(void *arg)
     char *all;
     ssize_t n = cio_stream_read_all(b, &all, SIZE_MAX);
     cr_assert_geq(n, 0);
-    cr_assert_eq((size_t)n, sizeof data - queued, "the queued bytes were dropped");
+    /* What was queued at the abort was dropped, except what a send in
+     * progress (on a completion backend) had already handed over. */
+    cr_assert_geq((size_t)n, sizeof data - queued);
+    cr_assert_lt((size_t)n, sizeof data, "the queued bytes were dropped");
     free(all);
     return cio_stream_close(b);
 }
