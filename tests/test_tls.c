@@ -360,3 +360,44 @@ Test(tls, certificates_and_trust_from_files, WITH_PKI)
     }
     cr_assert_eq(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
 }
+
+/* An encrypted key is refused at once: OpenSSL's default would be to ask
+ * for the passphrase on the terminal, blocking the thread. */
+static pem encrypted_server_key(void)
+{
+    BIO *in = BIO_new_mem_buf(pki.server_key.text, (int)pki.server_key.len);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+    cr_assert_not_null(k);
+    BIO_free(in);
+    BIO *out = BIO_new(BIO_s_mem());
+    cr_assert_eq(PEM_write_bio_PrivateKey(out, k, EVP_aes_128_cbc(),
+                                          (unsigned char *)"secret", 6, NULL, NULL), 1);
+    EVP_PKEY_free(k);
+    return bio_to_pem(out);
+}
+
+Test(tls, encrypted_keys_are_refused_without_a_prompt, WITH_PKI)
+{
+    pem key = encrypted_server_key();
+    cio_tls_ctx *c;
+    cr_assert_eq(cio_tls_ctx_server(&c), 0);
+    cr_assert_eq(cio_tls_ctx_use_cert_pem(c, pki.server_cert.text, pki.server_cert.len, key.text,
+                                          key.len), CIO_ETLS);
+    char dir[] = "/tmp/cio-tls-XXXXXX", path[64], chain[64];
+    cr_assert_not_null(mkdtemp(dir));
+    const pem *parts[] = { &key };
+    const pem *cert[] = { &pki.server_cert };
+    write_file(dir, "key.pem", parts, 1);
+    write_file(dir, "cert.pem", cert, 1);
+    snprintf(path, sizeof path, "%s/key.pem", dir);
+    snprintf(chain, sizeof chain, "%s/cert.pem", dir);
+    cr_assert_eq(cio_tls_ctx_use_cert_files(c, chain, path), CIO_ETLS);
+    char why[320];
+    cio_tls_last_error(why, sizeof why);
+    cr_assert(strstr(why, path), "reason: %s", why);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(unlink(chain), 0);
+    cr_assert_eq(rmdir(dir), 0);
+    cio_tls_ctx_free(c);
+    free(key.text);
+}

@@ -81,8 +81,9 @@ CIO_MUST_CHECK int cio_tls_ctx_load_verify_dir(cio_tls_ctx *ctx, const char *cap
 CIO_MUST_CHECK int cio_tls_ctx_load_verify_pem(cio_tls_ctx *ctx, const void *pem, size_t len);
 
 /* The certificate to present (a server's, or a client's for mutual TLS):
- * the leaf first then intermediates, in PEM, and its private key in PEM.
- * The key must match the certificate. Returns 0 or CIO_ETLS. */
+ * the leaf first then intermediates, in PEM, and its private key in PEM,
+ * not encrypted (no passphrase is ever asked for). The key must match the
+ * certificate. Returns 0 or CIO_ETLS. */
 CIO_MUST_CHECK int cio_tls_ctx_use_cert_files(cio_tls_ctx *ctx, const char *chain_file,
                                               const char *key_file);
 CIO_MUST_CHECK int cio_tls_ctx_use_cert_pem(cio_tls_ctx *ctx, const void *chain, size_t chain_len,
