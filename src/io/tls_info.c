@@ -5,27 +5,7 @@
 
 #include <errno.h>
 #include <openssl/x509.h>
-#include <stdlib.h>
 #include <string.h>
-
-int cio_tls_session_handshaken(cio_tls_session *t)
-{
-    const unsigned char *proto;
-    unsigned len;
-    SSL_get0_alpn_selected(t->ssl, &proto, &len);
-    if (len == 0)
-        return 0;
-    t->alpn = strndup((const char *)proto, len);
-    return t->alpn ? 0 : -ENOMEM;
-}
-
-void cio_tls_session_free(cio_tls_session *t)
-{
-    SSL_free(t->ssl);
-    cio_tls_ctx_unref(t->ctx);
-    free(t->alpn);
-    free(t);
-}
 
 static cio_tls_session *session(cio_transport *t)
 {

@@ -21,6 +21,11 @@ struct cio_tls_ctx {
     unsigned alpn_len;
 };
 
+/* The passphrase callback of every context: encrypted private keys are
+ * refused (OpenSSL's default would ask on the terminal, blocking the
+ * thread). */
+int cio_tls_no_passphrase(char *buf, int size, int rwflag, void *u);
+
 /* Take / drop a reference; the last drop frees the context. */
 void cio_tls_ctx_ref(cio_tls_ctx *ctx);
 void cio_tls_ctx_unref(cio_tls_ctx *ctx);
