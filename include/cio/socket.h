@@ -76,11 +76,14 @@ int cio_socket_fd(const cio_socket *s);
 
 /* ---- connecting ---------------------------------------------------------- */
 
-/* Connect s to addr. Blocks until connected. Returns 0 or a negative errno
- * (-ECONNREFUSED, -ENETUNREACH, -ETIMEDOUT...). */
+/* Connect s to addr (loop.sock_connect). Returns 0 or a negative errno
+ * (-ECONNREFUSED, -ENETUNREACH, -ETIMEDOUT...). A connect that was
+ * interrupted (cancelled, timed out) leaves s half-connected: close it.
+ * Blocks until connected: a cancellation point. */
 CIO_MUST_CHECK int cio_socket_connect(cio_socket *s, const cio_addr *addr);
 
-/* Open a stream socket of addr's family and connect it. */
+/* Open a stream socket of addr's family and connect it; on failure nothing
+ * is left open. Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_connect_addr(cio_socket **out, const cio_addr *addr);
 
 typedef struct cio_connect_opts {
@@ -90,20 +93,31 @@ typedef struct cio_connect_opts {
      * starting the next address in parallel. 0: 250 ms; < 0: one address
      * at a time, each to its end. */
     int64_t attempt_delay;
-    /* Bind to this local address first (NULL: any). */
+    /* Bind to this local address first (NULL: any). Only addresses of its
+     * family are tried. */
     const cio_addr *local;
 } cio_connect_opts;
 
-/* asyncio's open_connection without the streams: resolve host (a name or a
- * numeric address; the lookup runs on the thread pool) and connect to
- * port (a number or service name) over TCP, trying every address, IPv6 and
- * IPv4 interleaved, racing them by Happy Eyeballs; the first to connect
- * wins and the others are closed. Returns 0, or the error of the last
- * attempt (a lookup failure: see cio/dns.h). opts may be NULL. */
+/* asyncio's open_connection without the streams (create_connection's
+ * connecting part): connect over TCP to host, a name or a numeric IPv4/IPv6
+ * address, and port, a number or a service name ("https"). A numeric host
+ * is used as it is: no lookup, no thread. A name is resolved by
+ * cio_dns_resolve on the thread pool and every address it has is tried by
+ * Happy Eyeballs (RFC 8305): the families interleaved, starting with the
+ * one the resolver ranks first (IPv6 where the host has it); each attempt
+ * starts when the one before has failed or has run opts->attempt_delay;
+ * the first to connect wins and every other attempt is cancelled and its
+ * socket closed. The caller's cancel scopes and deadlines reach the lookup
+ * and every attempt. Returns 0, or the error of the attempt that failed
+ * last (-ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH...), a lookup failure
+ * (CIO_ENOHOST..., see cio/dns.h), -EINVAL for a bad port, -EAFNOSUPPORT
+ * when no address is of the family opts allows, -ECANCELED. opts may be
+ * NULL. Blocks: a cancellation point. */
 CIO_MUST_CHECK int cio_tcp_connect(cio_socket **out, const char *host, const char *port,
                                    const cio_connect_opts *opts);
 
-/* Connect to a Unix stream socket at path. */
+/* Connect to a Unix stream socket at path ('@': abstract). Blocks: a
+ * cancellation point. */
 CIO_MUST_CHECK int cio_unix_connect(cio_socket **out, const char *path);
 
 /* ---- listening ------------------------------------------------------------ */
@@ -114,9 +128,12 @@ typedef struct cio_listen_opts {
     bool v6_only;           /* an IPv6 listener takes no IPv4 connections */
 } cio_listen_opts;
 
-/* A TCP listener on host (numeric address or name; NULL: every interface,
- * IPv6 and IPv4) and port (0: an ephemeral port, see cio_socket_local_addr).
- * SO_REUSEADDR is set. opts may be NULL. */
+/* A TCP listener (start_server's listening part) on host and port (0: an
+ * ephemeral port, see cio_socket_local_addr). host NULL: every interface,
+ * IPv6 and IPv4 ("::" taking both; "0.0.0.0" where the kernel has no IPv6).
+ * A numeric host is used as it is; a name is resolved (cio_dns_resolve) and
+ * its first address used: only then does the call block (a cancellation
+ * point). SO_REUSEADDR is set. opts may be NULL. */
 CIO_MUST_CHECK int cio_tcp_listen(cio_socket **out, const char *host, uint16_t port,
                                   const cio_listen_opts *opts);
 
@@ -124,22 +141,27 @@ CIO_MUST_CHECK int cio_tcp_listen(cio_socket **out, const char *host, uint16_t p
 CIO_MUST_CHECK int cio_unix_listen(cio_socket **out, const char *path,
                                    const cio_listen_opts *opts);
 
-/* Wait for and accept one connection; peer (may be NULL) gets its address.
+/* Wait for and accept one connection (loop.sock_accept); peer (may be NULL)
+ * gets its address (an IPv4 peer of a dual-stack listener is ::ffff:a.b.c.d).
  * Returns 0, or a negative errno: -EMFILE/-ENFILE when out of descriptors
  * (the pending connection stays queued; back off before retrying, as
- * cio_server does). */
+ * cio_server does: retrying at once would spin). Blocks: a cancellation
+ * point. */
 CIO_MUST_CHECK int cio_socket_accept(cio_socket *listener, cio_socket **out, cio_addr *peer);
 
 /* ---- data ------------------------------------------------------------------ */
 
-/* Receive up to len bytes: blocks until at least one is there. Returns the
- * count, 0 at end of stream (the peer shut down its side), or a negative
- * errno. */
+/* Receive up to len bytes (loop.sock_recv): blocks until at least one is
+ * there. Returns the count, 0 at end of stream (the peer shut down its
+ * side), or a negative errno (-ECONNRESET...). A cancellation point. */
 CIO_MUST_CHECK ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len);
 
-/* Send all len bytes, however many writes it takes. Returns len, or a
- * negative errno; interrupted (cancelled, timed out) after some bytes went
- * out, it returns that count instead, so the caller knows what was sent. */
+/* Send all len bytes, however many writes it takes (loop.sock_sendall).
+ * Returns len, or a negative errno (-EPIPE, -ECONNRESET...); interrupted
+ * (cancelled, timed out) after some bytes went out, it returns that count
+ * instead, so the caller knows what was sent. (Closed by another task, it
+ * returns -EBADF, whatever went out.) Blocks while the kernel's buffer is
+ * full: a cancellation point. */
 CIO_MUST_CHECK ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len);
 
 /* cio_socket_send for a gather list (at most IOV_MAX entries). */
@@ -150,17 +172,25 @@ CIO_MUST_CHECK int cio_socket_shutdown(cio_socket *s, int how);
 
 /* ---- datagrams (asyncio's datagram endpoints) ----------------------------- */
 
-/* A UDP socket bound to local (NULL: an ephemeral port on every interface of
- * family, AF_INET or AF_INET6). */
+/* A UDP socket (create_datagram_endpoint) bound to local (NULL: an
+ * ephemeral port on every interface of family, AF_INET or AF_INET6; an IPv6
+ * socket takes IPv4 too unless the system is set to v6-only). Returns 0,
+ * -EAFNOSUPPORT for another family, or bind(2)'s error. Not a cancellation
+ * point. */
 CIO_MUST_CHECK int cio_udp_open(cio_socket **out, const cio_addr *local, int family);
 
-/* Send one datagram to to (NULL: the connected peer). Returns len. */
+/* Send one datagram to to (NULL: the connected peer). A datagram goes whole
+ * or not at all: returns len, or a negative errno (-EMSGSIZE when it is too
+ * big...). Works on any datagram socket (an adopted Unix one too). Blocks
+ * only while the send buffer is full: a cancellation point. */
 CIO_MUST_CHECK ssize_t cio_socket_sendto(cio_socket *s, const void *buf, size_t len,
                                          const cio_addr *to);
 
 /* Receive one datagram; from (may be NULL) gets the sender. Returns the
  * datagram's full length: if that is more than len, the datagram was
- * truncated to len bytes (MSG_TRUNC). */
+ * truncated to len bytes (MSG_TRUNC) and the rest is gone; 0 is an empty
+ * datagram. On a stream socket it is a plain cio_socket_recv. Blocks until
+ * a datagram comes: a cancellation point. */
 CIO_MUST_CHECK ssize_t cio_socket_recvfrom(cio_socket *s, void *buf, size_t len, cio_addr *from);
 
 /* ---- addresses and options -------------------------------------------------- */

@@ -2,6 +2,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 int cio_fd_open(cio_fd *f, int fd, unsigned flags)
 {
@@ -21,10 +22,25 @@ void cio_fd_release(cio_fd *f)
         cio_poller_fd_remove(p, f);
 }
 
+/* The request's done callback for a blocked task: wake it. */
+static void wake_awaiter(cio_io_req *r)
+{
+    cio_waiter *w = r->ctx;
+    cio_wait_wake(w, 0);
+}
+
+/* Put in a blocked task's waiter (its data slot) when cio_fd_abort ends its
+ * request: the descriptor is being closed, so the call returns -EBADF even
+ * if the operation delivered something as it was cancelled (io_uring): the
+ * caller must not go on with a socket that is gone. */
+static char closed_mark;
+
 static void abort_queue(cio_poller *p, cio_io_req *head)
 {
     while (head) {
         cio_io_req *next = head->next;
+        if (head->done == wake_awaiter)
+            ((cio_waiter *)head->ctx)->data = &closed_mark;
         cio_poller_cancel(p, head);
         head = next;
     }
@@ -37,13 +53,6 @@ void cio_fd_abort(cio_fd *f)
         return;
     abort_queue(p, f->rq_head);
     abort_queue(p, f->wq_head);
-}
-
-/* The request's done callback for a blocked task: wake it. */
-static void wake_awaiter(cio_io_req *r)
-{
-    cio_waiter *w = r->ctx;
-    cio_wait_wake(w, 0);
 }
 
 /* Did the operation deliver something that must reach the caller even
@@ -90,9 +99,14 @@ int64_t cio_io_await(cio_io_req *r, int64_t deadline)
     if (rc == 1)
         return r->res;
     int why = cio_wait_park(&w, NULL, deadline);
-    if (r->state == CIO_REQ_DONE)
+    if (r->state == CIO_REQ_DONE && w.data != &closed_mark)
         return r->res == -ECANCELED ? -EBADF : r->res;   /* closed under us */
     cancel_and_settle(p, r, &w);
+    if (w.data == &closed_mark) {
+        if (r->op == CIO_OP_ACCEPT && r->res >= 0)
+            close((int)r->res);     /* accepted as the listener closed */
+        return -EBADF;
+    }
     return delivered(r) ? r->res : why;
 }
 

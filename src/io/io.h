@@ -8,7 +8,9 @@
  * something as it was cancelled (bytes received or sent, a connection
  * accepted) the call returns that, and the cancellation is seen by the next
  * blocking call, so nothing is lost. Results are >= 0 or a negative errno;
- * a request ended because its descriptor was closed returns -EBADF.
+ * a request ended because its descriptor was closed (cio_fd_abort) returns
+ * -EBADF, even if it delivered something as it ended (a connection accepted
+ * then is closed): the caller must not go on with a descriptor that is gone.
  */
 #ifndef CIO_IO_IO_H
 #define CIO_IO_IO_H

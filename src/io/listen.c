@@ -1,7 +1,11 @@
-/* listen.c — TCP and Unix listeners. */
+/* listen.c — TCP and Unix listeners. A TCP listener's host may be a name:
+ * it is resolved (cio_dns_resolve) and the first address used. */
 #include "socket_internal.h"
 
+#include "cio/dns.h"
+
 #include <errno.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,14 +44,59 @@ static int listen_on(cio_socket **out, const cio_addr *a, const cio_listen_opts 
     return 0;
 }
 
+/* The first IPv4 or IPv6 address of a name, with port set. Blocks. */
+static int resolve_first(cio_addr *a, const char *host, uint16_t port)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE };
+    struct addrinfo *ai = NULL;
+    int rc = cio_dns_resolve(host, NULL, &hints, &ai);
+    if (rc < 0)
+        return rc;
+    rc = -EADDRNOTAVAIL;
+    for (const struct addrinfo *p = ai; p && rc < 0; p = p->ai_next) {
+        int f = p->ai_addr ? p->ai_addr->sa_family : AF_UNSPEC;
+        if ((f == AF_INET || f == AF_INET6) && p->ai_addrlen <= sizeof a->ss) {
+            cio_addr_from_sockaddr(a, p->ai_addr, p->ai_addrlen);
+            cio_addr_set_port(a, port);
+            rc = 0;
+        }
+    }
+    cio_dns_free(ai);
+    return rc;
+}
+
+/* The errors that say this host has no IPv6 (a kernel without it, or with
+ * it disabled). */
+static bool no_ipv6(int rc)
+{
+    return rc == -EAFNOSUPPORT || rc == -EPROTONOSUPPORT || rc == -EADDRNOTAVAIL;
+}
+
+/* Every interface: "::" (IPv4 too, unless v6_only), or "0.0.0.0" where
+ * IPv6 is unavailable. */
+static int listen_any(cio_socket **out, uint16_t port, const cio_listen_opts *opts)
+{
+    cio_addr a;
+    int rc = cio_addr_ip(&a, "::", port);
+    if (rc == 0)
+        rc = listen_on(out, &a, opts);
+    if (!no_ipv6(rc))
+        return rc;
+    rc = cio_addr_ip(&a, "0.0.0.0", port);
+    return rc < 0 ? rc : listen_on(out, &a, opts);
+}
+
 int cio_tcp_listen(cio_socket **out, const char *host, uint16_t port,
                    const cio_listen_opts *opts)
 {
+    if (!host)
+        return listen_any(out, port, opts);
     cio_addr a;
-    int rc = cio_addr_ip(&a, host ? host : "::", port);
+    int rc = cio_addr_ip(&a, host, port);
     if (rc < 0)
-        return rc;      /* TODO(sockets): names, and IPv4-only hosts */
-    return listen_on(out, &a, opts);
+        rc = resolve_first(&a, host, port);
+    return rc < 0 ? rc : listen_on(out, &a, opts);
 }
 
 /* Replace a stale socket file left by a process that is gone; never remove

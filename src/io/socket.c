@@ -36,7 +36,7 @@ int cio_socket_open(cio_socket **out, int domain, int type, int protocol)
     int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0)
         return -errno;
-    return wrap(out, fd, domain, type);
+    return wrap(out, fd, domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
 static int query_int(int fd, int opt, int *v)
@@ -121,10 +121,12 @@ ssize_t cio_socket_recv(cio_socket *s, void *buf, size_t len)
     return cio_io_recv(&s->io, buf, len, 0, CIO_NEVER);
 }
 
-/* The bytes sent so far if an error cut a send short, else the error. */
+/* The bytes sent so far if an error cut a send short, else the error.
+ * -EBADF (the socket closed under the call) always: the caller must not
+ * take a short count as a reason to send the rest on a socket that is gone. */
 static ssize_t partial_or(size_t done, ssize_t err)
 {
-    return done ? (ssize_t)done : err;
+    return done && err != -EBADF ? (ssize_t)done : err;
 }
 
 ssize_t cio_socket_send(cio_socket *s, const void *buf, size_t len)
