@@ -17,9 +17,10 @@
 #include "cio/barrier.h"
 #include "cio/queue.h"
 #include "cio/socket.h"
-#include "cio/stream.h"
-#include "cio/server.h"
 #include "cio/thread.h"
 #include "cio/dns.h"
+#include "cio/tls.h"
+#include "cio/stream.h"
+#include "cio/server.h"
 
 #endif

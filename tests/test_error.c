@@ -29,6 +29,9 @@ static const struct expect codes[] = {
     { -ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT", NULL },
     { CIO_EINCOMPLETE, "CIO_EINCOMPLETE", "end of stream before the expected bytes" },
     { CIO_ELIMIT, "CIO_ELIMIT", "stream buffer limit reached before the separator" },
+    { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
+    { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
+    { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ECONNRESET, "ECONNRESET", NULL },
     { -EMSGSIZE, "EMSGSIZE", NULL },
@@ -57,7 +60,7 @@ Test(error, success_codes)
 
 Test(error, unknown_codes_get_generic_text_never_null)
 {
-    int unknown[] = { -5000, -4200, INT_MIN, CIO_ELIMIT - 1 };
+    int unknown[] = { -5000, -4200, INT_MIN, CIO_ETRUNCATED - 1 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         cr_assert_str_eq(cio_errname(unknown[i]), "E?", "code %d", unknown[i]);
         cr_assert_str_eq(cio_strerror(unknown[i]), "unknown cio error");
@@ -70,8 +73,9 @@ Test(error, unknown_codes_get_generic_text_never_null)
 
 Test(error, own_codes_live_above_the_errno_range)
 {
-    int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL, CIO_EINCOMPLETE,
-                  CIO_ELIMIT };
+    int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL,
+                  CIO_EINCOMPLETE, CIO_ELIMIT,
+                  CIO_ETLS, CIO_ECERT, CIO_ETRUNCATED };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         cr_assert_leq(own[i], -4096, "%d must not collide with any errno", own[i]);
         for (size_t k = 0; k < i; k++)

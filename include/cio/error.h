@@ -20,11 +20,15 @@ enum {
     CIO_ENOHOST = -4097,   /* no such host (or no address, or no such service) */
     CIO_EDNSAGAIN = -4098, /* temporary failure: the name servers did not answer */
     CIO_EDNSFAIL = -4099,  /* the name servers failed for good */
-    /* Streams (cio/stream.h): */
-    CIO_EINCOMPLETE = -4100, /* it ended before the bytes asked for
+    CIO_EINCOMPLETE = -4100, /* a stream ended before the bytes asked for
                               * (asyncio.IncompleteReadError) */
-    CIO_ELIMIT = -4101,    /* the buffer limit came before the separator
-                            * (asyncio.LimitOverrunError) */
+    CIO_ELIMIT = -4101,      /* a stream's buffer limit was reached before the
+                              * separator (asyncio.LimitOverrunError) */
+    /* TLS (cio/tls.h; cio_tls_last_error says why). Numbered apart from
+     * the codes above so other modules can add theirs in between. */
+    CIO_ETLS = -4112,      /* TLS handshake or protocol failure, alert from the peer */
+    CIO_ECERT = -4113,     /* the peer's certificate failed verification */
+    CIO_ETRUNCATED = -4114,/* TLS peer closed the connection without close_notify */
 };
 
 /* A short English description of any code cio returns (negative errno or

@@ -39,11 +39,19 @@ typedef struct cio_server_opts {
                                  * this many handlers run */
     cio_stream_opts stream;     /* for each connection's stream */
     cio_listen_opts listen;     /* cio_tcp_server, cio_unix_server */
+    /* Serve TLS (asyncio's start_server(ssl=)): a server context of
+     * cio/tls.h, which the server keeps a reference to. Each connection's
+     * handshake runs in its handler task before the handler, which is not
+     * called if it fails (counted in handshakes_failed). NULL: plain. */
+    struct cio_tls_ctx *tls;
+    /* How long a client may take over the handshake (asyncio's
+     * ssl_handshake_timeout). 0: 60 s; < 0: no limit. */
+    int64_t tls_handshake_timeout;
 } cio_server_opts;
 
 /* Start serving connections accepted on listener, which the server owns
- * from then on (closed at once if this fails). opts may be NULL. Returns 0
- * or -ENOMEM. Never blocks: the accept loop starts when the caller next
+ * from then on (closed at once if this fails). opts may be NULL. Returns 0,
+ * -ENOMEM, or -EINVAL (opts->tls is a client context). Never blocks: the accept loop starts when the caller next
  * blocks or yields. */
 CIO_MUST_CHECK int cio_server_start(cio_server **out, cio_socket *listener,
                                     cio_server_handler *handler, void *arg,
@@ -90,6 +98,7 @@ typedef struct cio_server_stats {
     uint64_t failed;            /* handlers that returned an error */
     uint64_t accept_errors;     /* accept calls that failed */
     uint64_t backoffs;          /* pauses for lack of descriptors or memory */
+    uint64_t handshakes_failed; /* TLS handshakes that failed or timed out */
 } cio_server_stats;
 
 void cio_server_get_stats(const cio_server *srv, cio_server_stats *out);

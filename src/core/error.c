@@ -28,6 +28,9 @@ static const struct code_text special[] = {
     { CIO_EDNSFAIL, "CIO_EDNSFAIL", "non-recoverable failure in name resolution" },
     { CIO_EINCOMPLETE, "CIO_EINCOMPLETE", "end of stream before the expected bytes" },
     { CIO_ELIMIT, "CIO_ELIMIT", "stream buffer limit reached before the separator" },
+    { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
+    { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
+    { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
 };
 
 static const struct code_text *find(int code)

@@ -7,14 +7,16 @@
 
 #include "cio/scope.h"
 #include "cio/time.h"
+#include "tls_stream.h"
 
 int cio_server_start(cio_server **out, cio_socket *listener, cio_server_handler *handler,
                      void *arg, const cio_server_opts *opts)
 {
-    cio_server *srv = calloc(1, sizeof *srv);
+    bool bad_tls = opts && opts->tls && !cio_tls_ctx_is_server(opts->tls);
+    cio_server *srv = bad_tls ? NULL : calloc(1, sizeof *srv);
     if (!srv) {
         cio_socket_close(listener);
-        return -ENOMEM;
+        return bad_tls ? -EINVAL : -ENOMEM;
     }
     srv->listener = listener;
     srv->handler = handler;
@@ -34,6 +36,8 @@ int cio_server_start(cio_server **out, cio_socket *listener, cio_server_handler 
         free(srv);
         return rc;
     }
+    if (srv->opts.tls)
+        cio_tls_ctx_ref(srv->opts.tls);
     *out = srv;
     return 0;
 }
@@ -104,6 +108,7 @@ int cio_server_stop(cio_server *srv, int64_t grace)
     join_acceptor(srv);
     int rc = wait_handlers(srv, deadline);
     cio_group_destroy(&srv->group);
+    cio_tls_ctx_free(srv->opts.tls);
     free(srv);
     return rc;
 }

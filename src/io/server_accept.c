@@ -7,6 +7,7 @@
 
 #include "../core/internal.h"
 #include "cio/error.h"
+#include "tls_stream.h"
 
 #define BACKOFF_FIRST (10 * CIO_MS)
 #define BACKOFF_MAX CIO_SEC
@@ -18,6 +19,18 @@ static cio_server *server_of(cio_task *t)
     return (cio_server *)((char *)t->group - offsetof(cio_server, group));
 }
 
+/* A TLS server's handshake, in the handler's task (a slow client holds
+ * up only its own connection). */
+static int handshake(cio_server *srv, cio_stream *st)
+{
+    if (!srv->opts.tls)
+        return 0;
+    int rc = cio_tls_serve_stream(st, srv->opts.tls, srv->opts.tls_handshake_timeout);
+    if (rc < 0 && rc != -ECANCELED)
+        srv->stats.handshakes_failed++;
+    return rc;
+}
+
 /* The body of a handler task: serve, then close the stream. The status is
  * 0 whatever the handler returned, so the group never cancels the other
  * connections because of one. */
@@ -25,8 +38,7 @@ static int serve_one(void *stream)
 {
     cio_stream *st = stream;
     cio_server *srv = server_of(cio_task_current());
-    int rc = srv->handler(st, srv->arg);
-    if (cio_status_failed(rc))
+    if (handshake(srv, st) == 0 && cio_status_failed(srv->handler(st, srv->arg)))
         srv->stats.failed++;
     int ignored = cio_stream_close(st);
     (void)ignored;
