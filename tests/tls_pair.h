@@ -13,25 +13,6 @@
 #include "tls_certs.h"
 
 
-static cio_tls_ctx *server_ctx(void)
-{
-    cio_tls_ctx *c;
-    cr_assert_eq(cio_tls_ctx_server(&c), 0);
-    cr_assert_eq(cio_tls_ctx_use_cert_pem(c, pki.server_cert.text, pki.server_cert.len,
-                                          pki.server_key.text, pki.server_key.len), 0);
-    return c;
-}
-
-/* A client context that trusts the test CA (or only the system store). */
-static cio_tls_ctx *client_ctx(bool trust_test_ca)
-{
-    cio_tls_ctx *c;
-    cr_assert_eq(cio_tls_ctx_client(&c), 0);
-    if (trust_test_ca)
-        cr_assert_eq(cio_tls_ctx_load_verify_pem(c, pki.ca.text, pki.ca.len), 0);
-    return c;
-}
-
 typedef struct side side;
 struct side {
     cio_tls_ctx *ctx;           /* the side's context, freed by run_pair */
