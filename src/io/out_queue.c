@@ -11,10 +11,10 @@ struct cio_out_chunk {
     char data[];
 };
 
-/* A standard chunk is one 4 KiB allocation; bigger appends get one chunk
- * of their own size, copied once. */
-#define CHUNK_ALLOC 4096u
-#define CHUNK_DATA (CHUNK_ALLOC - sizeof(cio_out_chunk))
+/* A standard chunk holds 4 KiB of data (a page-sized message, the common
+ * case, fits one cached chunk instead of a malloc of its own); bigger
+ * appends get one chunk of their own size, copied once. */
+#define CHUNK_DATA 4096u
 #define CACHE_MAX 64
 
 static __thread cio_out_chunk *cache;
