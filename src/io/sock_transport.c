@@ -109,16 +109,16 @@ static void on_sent(cio_io_req *r)
 
 static void ignore_done(cio_io_req *r) { (void)r; }
 
-/* epoll runs a send the moment it is submitted and keeps it pending only if
- * nothing was sent; its cancel finishes the request before it returns. So
- * a send may start from the caller's memory and, if it pends, be taken back
- * at once: no copy for what the kernel takes. A completion backend keeps the
- * memory until the kernel is done with it, so there the bytes are copied
- * into the queue first. The write-ready bit spares the attempt when the
+/* A backend with sync_cancel (epoll) runs a send the moment it is submitted
+ * and keeps it pending only if nothing was sent; its cancel finishes the
+ * request before it returns. So a send may start from the caller's memory
+ * and, if it pends, be taken back at once: no copy for what the kernel
+ * takes. A completion backend keeps the memory until the kernel is done
+ * with it, so there the bytes are copied into the queue first. The write-ready bit spares the attempt when the
  * socket's buffer is known to be full. */
 static bool can_send_in_place(const sock_transport *x, const cio_poller *p)
 {
-    return p->be == &cio_backend_epoll && (x->sock->io.ready & CIO_READY_WRITE);
+    return p->be->sync_cancel && (x->sock->io.ready & CIO_READY_WRITE);
 }
 
 /* Returns how many bytes the kernel took now, or a negative errno. */
@@ -139,7 +139,7 @@ static int64_t send_in_place(sock_transport *x, const struct iovec *iov, int iov
     if (rc < 0)
         return rc;
     if (rc == 0) {
-        cio_poller_cancel(p, &r);       /* synchronous on epoll */
+        cio_poller_cancel(p, &r);       /* synchronous: sync_cancel */
         if (r.state != CIO_REQ_DONE)
             abort();    /* it would send from memory the caller reuses */
     }

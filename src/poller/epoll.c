@@ -265,6 +265,7 @@ static int ep_wait(cio_poller *p, int64_t timeout_ns)
 
 const cio_poller_backend cio_backend_epoll = {
     .name = "epoll",
+    .sync_cancel = true,
     .open = ep_open,
     .close = ep_close,
     .wait = ep_wait,

@@ -102,6 +102,12 @@ typedef struct cio_poller cio_poller;
 
 typedef struct cio_poller_backend {
     const char *name;
+    /* submit runs the operation at once when it can, and cancel finishes a
+     * pending request before it returns (epoll): a request may then point
+     * at memory that is valid only for the call, and the backend keeps
+     * cio_fd.ready up to date. A completion backend (io_uring) holds the
+     * memory until the kernel's final result. */
+    bool sync_cancel;
     /* Set up p->impl. Returns 0 or a negative errno (-ENOSYS, -EPERM when
      * the kernel refuses the backend: auto then falls back). */
     int (*open)(cio_poller *p);
