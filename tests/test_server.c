@@ -167,6 +167,68 @@ Test(server, graceful_stop_cancels_a_handler_at_the_deadline)
     cr_assert_eq(run_virtual(stop_main, NULL), 0);
 }
 
+/* cio_server_stop is a blocking call: the caller cancelled during the grace
+ * period cancels the handlers at once, still waits for them, and frees the
+ * server. */
+static int stopper(void *arg)
+{
+    return cio_server_stop(arg, 10 * CIO_SEC);
+}
+
+static int stop_cancelled_main(void *arg)
+{
+    (void)arg;
+    struct slow s = { .work = 10 * CIO_SEC, .status = 1 };
+    cio_server *srv = start_tcp(slow_handler, &s, NULL);
+    cio_stream *st = connect_client();
+    char in[32];
+    cr_assert_eq(cio_stream_read_line(st, in, sizeof in), 6, "the handler runs");
+    cio_task *t = spawn(stopper, srv, "stopper");
+    cr_assert_eq(cio_sleep(CIO_SEC), 0);
+    cr_assert(!cio_task_done(t), "stop waits for the handler during its grace");
+    int64_t start = cio_now();
+    cio_task_cancel(t);
+    cr_assert_eq(cio_task_join(t, NULL), -ECANCELED);
+    cr_assert_eq(cio_now(), start, "the handler is cancelled at once");
+    cr_assert(s.ended);
+    cr_assert_eq(s.status, -ECANCELED);
+    cr_assert_eq(cio_stream_read_line(st, in, sizeof in), 0, "its connection is closed");
+    return cio_stream_close(st);
+}
+
+Test(server, a_cancelled_stop_cancels_the_handlers_at_once)
+{
+    cr_assert_eq(run_virtual(stop_cancelled_main, NULL), 0);
+}
+
+static int serve_forever_task(void *arg)
+{
+    return cio_server_serve_forever(arg);
+}
+
+static int serve_cancelled_main(void *arg)
+{
+    (void)arg;
+    cio_server *srv = start_tcp(echo_lines, NULL, NULL);
+    cio_task *t = spawn(serve_forever_task, srv, "server");
+    cr_assert_eq(cio_sleep(CIO_SEC), 0);
+    cr_assert(!cio_task_done(t), "serve_forever blocks while the server accepts");
+    cio_task_cancel(t);
+    cr_assert_eq(cio_task_join(t, NULL), -ECANCELED);
+    /* Cancelling the waiter does not stop the server. */
+    cio_stream *st = connect_client();
+    char in[16];
+    cr_assert_eq(cio_stream_write(st, "still\n", 6), 0);
+    cr_assert_eq(cio_stream_read_line(st, in, sizeof in), 6);
+    cr_assert_eq(cio_stream_close(st), 0);
+    return cio_server_stop(srv, CIO_SEC);
+}
+
+Test(server, serve_forever_is_a_cancellation_point)
+{
+    cr_assert_eq(run_virtual(serve_cancelled_main, NULL), 0);
+}
+
 static int stop_idle_main(void *arg)
 {
     (void)arg;
