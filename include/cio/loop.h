@@ -37,6 +37,10 @@ typedef struct cio_loop_options {
      * this process may run on), at most 64. Workers start as jobs need
      * them; cio_loop_close joins them. */
     unsigned threads;
+    /* Debug mode (also on when the environment sets CIO_DEBUG=1): the
+     * slow-task watchdog, handle and task reports at close, statistics
+     * printed at exit. See cio/debug.h. */
+    bool debug;
 } cio_loop_options;
 
 /* The default task stack: 128 KiB of address space, committed lazily, so a

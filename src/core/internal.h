@@ -87,6 +87,8 @@ struct cio_loop {
     unsigned threads_max;           /* cio_loop_options.threads */
     void *threadpool;               /* made at the first cio_to_thread */
     void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
+    bool debug;                     /* debug mode (options or CIO_DEBUG) */
+    struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
 };
 
 /* The calling thread's loop. */

@@ -1,5 +1,6 @@
 /* loop.c — making, running and closing a loop; cio_run (asyncio.run). */
 #include "internal.h"
+#include "../debug/handle.h"
 #include "cio/error.h"
 #include "cio/loop.h"
 #include "cio/task.h"
@@ -64,6 +65,7 @@ static void apply_options(cio_loop *L, const cio_loop_options *o)
     L->pool_max = o && o->stack_pool_max ? o->stack_pool_max : 1024;
     L->budget_max = o && o->fairness_budget ? o->fairness_budget : 64;
     L->threads_max = o ? o->threads : 0;
+    L->debug = (o && o->debug) || env_flag("CIO_DEBUG");
 }
 
 cio_loop *cio_loop_create(const cio_loop_options *opts)
@@ -90,7 +92,7 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
         errno = -rc;
         return NULL;
     }
-    if (env_flag("CIO_DEBUG"))
+    if (L->debug)
         fprintf(stderr, "cio: loop uses the %s backend\n", L->poller.be->name);
     init_thread_ctx(L);
     cio_stack_install_overflow_handler(running_stack);
@@ -158,6 +160,7 @@ void cio_loop_close(cio_loop *L)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
+    cio_handle_close_all(L);
     if (L->threadpool_shutdown)
         L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */
     cio_threadsafe_finish(L);
