@@ -89,6 +89,8 @@ struct cio_loop {
     void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
     bool debug;                     /* debug mode (options or CIO_DEBUG) */
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
+    void *reaper;                   /* children of closed processes (os) */
+    void (*reaper_close)(cio_loop *L);  /* at close, once the tasks ended */
 };
 
 /* The calling thread's loop. */

@@ -1,0 +1,122 @@
+/* process_reaper.c — the loop reaps the children of closed processes.
+ *
+ * A process closed while its child runs becomes an orphan: the loop keeps
+ * it (its pidfd) on a list, with a background POLL request on the pidfd
+ * whose done callback (loop context) reaps the child and frees the object.
+ * When the loop closes, the children still running are killed (SIGKILL)
+ * and reaped before it is gone: no zombie outlives the loop, and none is
+ * waited for for ever (docs/decisions.md, "Subprocesses: no zombie").
+ */
+#include "process_internal.h"
+#include "daemon_req.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/pidfd.h>
+
+typedef struct reaper {
+    cio_process *head;
+    size_t count;
+    bool closing;               /* the loop is closing: done callbacks keep off */
+} reaper;
+
+static reaper *reaper_of(cio_loop *L) { return L ? L->reaper : NULL; }
+
+static void unlink_orphan(reaper *r, cio_process *p)
+{
+    for (cio_process **pp = &r->head; *pp; pp = &(*pp)->orphan_next) {
+        if (*pp == p) {
+            *pp = p->orphan_next;
+            r->count--;
+            return;
+        }
+    }
+}
+
+static void watch(reaper *r, cio_process *p);
+
+static void on_ready(cio_io_req *req)
+{
+    cio_daemon_done(&cio_tls_loop->poller);
+    cio_process *p = req->ctx;
+    reaper *r = reaper_of(cio_tls_loop);
+    if (r->closing)
+        return;                 /* reaper_close takes over */
+    watch(r, p);
+}
+
+/* Reap p if its child exited, else wait (again) for the pidfd. */
+static void watch(reaper *r, cio_process *p)
+{
+    for (;;) {
+        int rc = cio_process_reap(p, false);
+        if (rc != 0) {
+            unlink_orphan(r, p);
+            cio_process_free(p);    /* reaped, or gone (-ECHILD) */
+            return;
+        }
+        cio_io_req *req = &p->reap_req;
+        *req = (cio_io_req){ .op = CIO_OP_POLL, .flags = POLLIN, .fd = &p->pidfd,
+                             .done = on_ready, .ctx = p };
+        rc = cio_daemon_submit(&cio_tls_loop->poller, req);
+        if (rc == 0)
+            return;             /* on_ready runs when it exits */
+        if (rc < 0)
+            return;             /* left for reaper_close */
+    }
+}
+
+static void reaper_close(cio_loop *L)
+{
+    reaper *r = L->reaper;
+    r->closing = true;
+    for (cio_process *p = r->head; p; p = p->orphan_next) {
+        pidfd_send_signal(p->pidfd.fd, SIGKILL, NULL, 0);
+        cio_poller_cancel(&L->poller, &p->reap_req);
+    }
+    for (cio_process *p = r->head; p; p = p->orphan_next)
+        while (p->reap_req.state == CIO_REQ_PENDING)
+            cio_poller_wait(&L->poller, -1);
+    while (r->head) {
+        cio_process *p = r->head;
+        r->head = p->orphan_next;
+        int ignored = cio_process_reap(p, true);
+        (void)ignored;
+        cio_process_free(p);
+    }
+    free(r);
+    L->reaper = NULL;
+    L->reaper_close = NULL;
+}
+
+void cio_process_orphan(cio_process *p)
+{
+    cio_loop *L = cio_tls_loop;
+    reaper *r = reaper_of(L);
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) {
+            /* No memory to keep it: kill it and wait (SIGKILL is quick). */
+            pidfd_send_signal(p->pidfd.fd, SIGKILL, NULL, 0);
+            int ignored = cio_process_reap(p, true);
+            (void)ignored;
+            cio_process_free(p);
+            return;
+        }
+        L->reaper = r;
+        L->reaper_close = reaper_close;
+    }
+    cio_handle_untrack(&p->handle);
+    p->orphan_next = r->head;
+    r->head = p;
+    r->count++;
+    watch(r, p);
+}
+
+size_t cio_process_orphans(void)
+{
+    reaper *r = reaper_of(cio_tls_loop);
+    return r ? r->count : 0;
+}
