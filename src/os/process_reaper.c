@@ -15,12 +15,36 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/pidfd.h>
+#include <unistd.h>
 
 typedef struct reaper {
-    cio_process *head;
+    cio_process *head;          /* children still to reap */
     size_t count;
+    cio_process *dead;          /* reaped, pidfd closed, memory to free: a
+                                   done callback must not free the cio_fd
+                                   the poller is walking */
     bool closing;               /* the loop is closing: done callbacks keep off */
 } reaper;
+
+static void free_dead(reaper *r)
+{
+    while (r->dead) {
+        cio_process *p = r->dead;
+        r->dead = p->orphan_next;
+        free(p);
+    }
+}
+
+/* p's child is reaped (or gone): close its pidfd now, free it later. */
+static void bury(reaper *r, cio_process *p)
+{
+    cio_fd_abort(&p->pidfd);
+    cio_fd_release(&p->pidfd);
+    close(p->pidfd.fd);
+    p->pidfd.fd = -1;
+    p->orphan_next = r->dead;
+    r->dead = p;
+}
 
 static reaper *reaper_of(cio_loop *L) { return L ? L->reaper : NULL; }
 
@@ -54,7 +78,7 @@ static void watch(reaper *r, cio_process *p)
         int rc = cio_process_reap(p, false);
         if (rc != 0) {
             unlink_orphan(r, p);
-            cio_process_free(p);    /* reaped, or gone (-ECHILD) */
+            bury(r, p);         /* reaped, or gone (-ECHILD) */
             return;
         }
         cio_io_req *req = &p->reap_req;
@@ -86,6 +110,7 @@ static void reaper_close(cio_loop *L)
         (void)ignored;
         cio_process_free(p);
     }
+    free_dead(r);
     free(r);
     L->reaper = NULL;
     L->reaper_close = NULL;
@@ -108,6 +133,7 @@ void cio_process_orphan(cio_process *p)
         L->reaper = r;
         L->reaper_close = reaper_close;
     }
+    free_dead(r);
     cio_handle_untrack(&p->handle);
     p->orphan_next = r->head;
     r->head = p;
@@ -118,5 +144,8 @@ void cio_process_orphan(cio_process *p)
 size_t cio_process_orphans(void)
 {
     reaper *r = reaper_of(cio_tls_loop);
-    return r ? r->count : 0;
+    if (!r)
+        return 0;
+    free_dead(r);
+    return r->count;
 }

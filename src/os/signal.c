@@ -19,6 +19,7 @@
 struct cio_signal_set {
     cio_fd io;
     sigset_t set;
+    bool released;              /* cio_signal_release ran */
 };
 
 static __thread unsigned catchers[_NSIG];   /* open sets per signal */
@@ -138,6 +139,13 @@ int cio_signal_wait(cio_signal_set *s, struct signalfd_siginfo *info, int64_t de
 
 cio_fd *cio_signal_fd(cio_signal_set *s) { return &s->io; }
 
+void cio_signal_release(cio_signal_set *s)
+{
+    if (!s->released)
+        release_signals(&s->set);
+    s->released = true;
+}
+
 void cio_signal_close(cio_signal_set *s)
 {
     if (!s)
@@ -145,6 +153,6 @@ void cio_signal_close(cio_signal_set *s)
     cio_fd_abort(&s->io);
     cio_fd_release(&s->io);
     close(s->io.fd);
-    release_signals(&s->set);
+    cio_signal_release(s);
     free(s);
 }

@@ -12,12 +12,18 @@
  * a negative errno. */
 int cio_signal_take(cio_signal_set *s, struct signalfd_siginfo *info);
 
+/* Stop catching s's signals (unblock what cio blocked for it) but keep
+ * the set: what a poller done callback may do (it must not free the
+ * cio_fd the poller is walking). cio_signal_close then frees it. */
+void cio_signal_release(cio_signal_set *s);
+
 /* The set's descriptor, for a background poll. */
 cio_fd *cio_signal_fd(cio_signal_set *s);
 
 /* cio_run's watch on SIGINT and SIGTERM (loop context, no task needed). */
 typedef struct cio_run_signals {
-    cio_signal_set *set;        /* NULL: not watching */
+    cio_signal_set *set;        /* NULL: none opened */
+    bool watching;              /* the signals are caught (until the first) */
     cio_io_req req;             /* the background poll on the signalfd */
     cio_task *main;
     int got;                    /* the signal that cancelled main, or 0 */

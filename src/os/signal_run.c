@@ -3,7 +3,7 @@
  *
  * No task is needed: a background poll on a signal set's signalfd; its
  * done callback (loop context) reads the signal, cancels the main task and
- * closes the set at once, which unblocks both signals again with their
+ * releases the set at once, which unblocks both signals again with their
  * default disposition, so a second one kills the program even if the
  * cleanup hangs (Python: a second Ctrl-C while asyncio.run shuts down).
  */
@@ -30,17 +30,20 @@ static bool ours(int sig, const sigset_t *mask)
 
 static void arm(cio_run_signals *rs);
 
+/* Both signals back to their default disposition, unblocked: a second
+ * one is delivered the ordinary way. The set itself is freed by
+ * cio_run_signals_stop (not here: the poller may be walking its cio_fd). */
 static void stop_watching(cio_run_signals *rs)
 {
-    cio_signal_close(rs->set);
-    rs->set = NULL;
+    cio_signal_release(rs->set);
+    rs->watching = false;
 }
 
 static void on_signal(cio_io_req *r)
 {
     cio_daemon_done(&cio_tls_loop->poller);
     cio_run_signals *rs = r->ctx;
-    if (r->res < 0 || !rs->set)
+    if (r->res < 0 || !rs->watching)
         return;                 /* cancelled: cio_run_signals_stop */
     int sig = cio_signal_take(rs->set, NULL);
     if (sig <= 0) {
@@ -78,6 +81,7 @@ void cio_run_signals_start(cio_run_signals *rs, const cio_loop_options *opts, ci
         sigaddset(&set, SIGTERM);
     if (sigisemptyset(&set) || cio_signal_open_set(&rs->set, &set) < 0)
         return;
+    rs->watching = true;
     arm(rs);
 }
 
@@ -88,8 +92,8 @@ int cio_run_signals_stop(cio_run_signals *rs)
         cio_poller_cancel(p, &rs->req);
         while (rs->req.state == CIO_REQ_PENDING)
             cio_poller_wait(p, -1);
-        if (rs->set)
-            stop_watching(rs);
+        cio_signal_close(rs->set);
+        rs->set = NULL;
     }
     last_run_signal = rs->got;
     return rs->got;
