@@ -39,11 +39,10 @@ static void stop_watching(cio_run_signals *rs)
     rs->watching = false;
 }
 
-static void on_signal(cio_io_req *r)
+/* The signalfd polled ready (or the poll ended with res < 0). */
+static void handle(cio_run_signals *rs, int64_t res)
 {
-    cio_daemon_done(&cio_tls_loop->poller);
-    cio_run_signals *rs = r->ctx;
-    if (r->res < 0 || !rs->watching)
+    if (res < 0 || !rs->watching)
         return;                 /* cancelled: cio_run_signals_stop */
     int sig = cio_signal_take(rs->set, NULL);
     if (sig <= 0) {
@@ -55,6 +54,12 @@ static void on_signal(cio_io_req *r)
     cio_task_cancel(rs->main);
 }
 
+static void on_signal(cio_io_req *r)
+{
+    cio_daemon_done(&cio_tls_loop->poller);
+    handle(r->ctx, r->res);
+}
+
 static void arm(cio_run_signals *rs)
 {
     cio_io_req *r = &rs->req;
@@ -62,7 +67,7 @@ static void arm(cio_run_signals *rs)
                        .done = on_signal, .ctx = rs };
     int rc = cio_daemon_submit(&cio_tls_loop->poller, r);
     if (rc == 1)
-        on_signal(r);
+        handle(rs, r->res);     /* finished at once: not counted */
     else if (rc < 0)
         stop_watching(rs);      /* cannot watch: signals keep their default */
 }
