@@ -570,3 +570,25 @@ Test(process, child_starts_with_no_blocked_signal)
 {
     cr_assert_eq(run_virtual(child_mask_main, NULL), 0);
 }
+
+/* A process the program never closed: its child is killed and reaped when
+ * the loop closes (it stays an open handle for debug mode's report); the
+ * object can still be closed (freed) afterwards. */
+static cio_process *leaked;
+
+static int unclosed_main(void *arg)
+{
+    (void)arg;
+    char *slp[] = { "sleep", "1000", NULL };
+    leaked = spawn_or_fail(slp, NULL);
+    return 0;
+}
+
+Test(process, loop_close_reaps_the_child_of_a_process_never_closed)
+{
+    cr_assert_eq(run_virtual(unclosed_main, NULL), 0);
+    assert_no_children();
+    cr_assert(cio_process_done(leaked));
+    cr_assert_eq(cio_process_exit_signal(leaked), SIGKILL);
+    cio_process_close(leaked);
+}

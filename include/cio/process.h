@@ -26,7 +26,10 @@
  * closed while its child runs is reaped by the loop in the background when
  * the child exits; a child still running when the loop closes is killed
  * (SIGKILL) and reaped then (asyncio kills a subprocess whose transport is
- * closed while it runs). A process is used from the loop that spawned it.
+ * closed while it runs), even one whose process was never closed (a leak
+ * debug mode reports; such a process, if it has no pipes, may still be
+ * closed after the loop to free it). A process is used from the loop that
+ * spawned it.
  *
  * Do not set SIGCHLD to SIG_IGN or reap children with waitpid(-1) elsewhere:
  * the kernel (or that code) would reap cio's children first.

@@ -2,6 +2,8 @@
 #ifndef CIO_OS_PROCESS_INTERNAL_H
 #define CIO_OS_PROCESS_INTERNAL_H
 
+#include <signal.h>
+
 #include "cio/process.h"
 #include "../debug/handle.h"
 #include "../io/io.h"
@@ -25,6 +27,9 @@ struct cio_process {
  * errno. */
 int cio_process_reap(cio_process *p, bool block);
 
+/* Record the status waitid reported in si (p's child is reaped). */
+void cio_process_set_status(cio_process *p, const siginfo_t *si);
+
 /* The status cio_process_wait returns for a reaped child. */
 int cio_process_status(const cio_process *p);
 
@@ -33,5 +38,12 @@ void cio_process_free(cio_process *p);
 
 /* Hand p (streams closed, child still running) to the loop's reaper. */
 void cio_process_orphan(cio_process *p);
+
+/* The kind p->handle is tracked as (one string: compared by address). */
+extern const char cio_process_kind[];
+
+/* Make sure the current loop has its reaper, whose close hook also kills
+ * and reaps the children of processes never closed. Returns 0 or -ENOMEM. */
+int cio_process_reaper_attach(void);
 
 #endif

@@ -6,6 +6,9 @@
  * When the loop closes, the children still running are killed (SIGKILL)
  * and reaped before it is gone: no zombie outlives the loop, and none is
  * waited for for ever (docs/decisions.md, "Subprocesses: no zombie").
+ * That includes the children of processes the program never closed (still
+ * tracked as open handles: they stay tracked, for debug mode's report of
+ * handles left open, and their memory is the program's leak).
  */
 #include "process_internal.h"
 #include "daemon_req.h"
@@ -13,7 +16,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <sys/pidfd.h>
 #include <unistd.h>
 
@@ -92,9 +97,31 @@ static void watch(reaper *r, cio_process *p)
     }
 }
 
+const char cio_process_kind[] = "process";
+
+/* The children of processes never closed: kill and reap them, keep the
+ * objects as they are (tracked, pidfd open: leaked by the program). */
+static void reap_unclosed(cio_loop *L)
+{
+    for (cio_handle *h = L->handles; h; h = h->next) {
+        if (h->kind != cio_process_kind)
+            continue;
+        cio_process *p = (cio_process *)((char *)h - offsetof(cio_process, handle));
+        if (p->reaped)
+            continue;
+        pidfd_send_signal(p->pidfd.fd, SIGKILL, NULL, 0);
+        siginfo_t si = { 0 };
+        while (waitid(P_PIDFD, (id_t)p->pidfd.fd, &si, WEXITED) < 0 && errno == EINTR)
+            ;
+        if (si.si_pid)
+            cio_process_set_status(p, &si);
+    }
+}
+
 static void reaper_close(cio_loop *L)
 {
     reaper *r = L->reaper;
+    reap_unclosed(L);
     r->closing = true;
     for (cio_process *p = r->head; p; p = p->orphan_next) {
         pidfd_send_signal(p->pidfd.fd, SIGKILL, NULL, 0);
@@ -116,23 +143,22 @@ static void reaper_close(cio_loop *L)
     L->reaper_close = NULL;
 }
 
-void cio_process_orphan(cio_process *p)
+int cio_process_reaper_attach(void)
 {
     cio_loop *L = cio_tls_loop;
-    reaper *r = reaper_of(L);
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r) {
-            /* No memory to keep it: kill it and wait (SIGKILL is quick). */
-            pidfd_send_signal(p->pidfd.fd, SIGKILL, NULL, 0);
-            int ignored = cio_process_reap(p, true);
-            (void)ignored;
-            cio_process_free(p);
-            return;
-        }
-        L->reaper = r;
-        L->reaper_close = reaper_close;
-    }
+    if (L->reaper)
+        return 0;
+    reaper *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    L->reaper = r;
+    L->reaper_close = reaper_close;
+    return 0;
+}
+
+void cio_process_orphan(cio_process *p)
+{
+    reaper *r = reaper_of(cio_tls_loop);   /* attached by the spawn */
     free_dead(r);
     cio_handle_untrack(&p->handle);
     p->orphan_next = r->head;

@@ -199,7 +199,7 @@ static int spawn_checked(cio_process *p, char *const argv[], const cio_process_o
         discard_child(p->pid);
         return rc;
     }
-    cio_handle_track(&p->handle, "process", pidfd);
+    cio_handle_track(&p->handle, cio_process_kind, pidfd);
     return open_streams(p, f, o->stream_opts);
 }
 
@@ -212,6 +212,8 @@ int cio_process_spawn(cio_process **out, char *const argv[], const cio_process_o
         return -EINVAL;
     if (!cio_tls_loop)
         return -EPERM;
+    if (cio_process_reaper_attach() < 0)
+        return -ENOMEM;
     cio_process *p = calloc(1, sizeof *p);
     if (!p)
         return -ENOMEM;

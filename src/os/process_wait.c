@@ -18,16 +18,21 @@ int cio_process_reap(cio_process *p, bool block)
     }
     if (si.si_pid == 0)
         return 0;               /* still running */
+    cio_process_set_status(p, &si);
+    cio_handle_untrack(&p->handle);
+    return 1;
+}
+
+void cio_process_set_status(cio_process *p, const siginfo_t *si)
+{
     p->reaped = true;
-    if (si.si_code == CLD_EXITED) {
-        p->code = si.si_status;
+    if (si->si_code == CLD_EXITED) {
+        p->code = si->si_status;
         p->sig = 0;
     } else {
         p->code = -1;
-        p->sig = si.si_status;  /* CLD_KILLED or CLD_DUMPED */
+        p->sig = si->si_status; /* CLD_KILLED or CLD_DUMPED */
     }
-    cio_handle_untrack(&p->handle);
-    return 1;
 }
 
 int cio_process_try_wait(cio_process *p)
