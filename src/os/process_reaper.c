@@ -2,7 +2,9 @@
  *
  * A process closed while its child runs becomes an orphan: the loop keeps
  * it (its pidfd) on a list, with a background POLL request on the pidfd
- * whose done callback (loop context) reaps the child and frees the object.
+ * whose done callback (loop context) reaps the child and closes the pidfd
+ * (the object's memory is freed at the reaper's next call: not inside the
+ * callback, while the poller may still be walking its cio_fd).
  * When the loop closes, the children still running are killed (SIGKILL)
  * and reaped before it is gone: no zombie outlives the loop, and none is
  * waited for for ever (docs/decisions.md, "Subprocesses: no zombie").
