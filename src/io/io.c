@@ -61,6 +61,10 @@ static bool delivered(const cio_io_req *r)
 {
     if (r->op == CIO_OP_ACCEPT)
         return r->res >= 0;
+    if (r->op == CIO_OP_OPENAT)
+        return false;           /* the caller gave up: closed below */
+    if (cio_op_is_file(r->op) && r->op != CIO_OP_PREAD && r->op != CIO_OP_PWRITE)
+        return r->res >= 0;     /* it happened: fsync, rename, mkdir... */
     if (r->op == CIO_OP_CONNECT || r->op == CIO_OP_POLL)
         return false;
     return r->res > 0;
@@ -107,6 +111,8 @@ int64_t cio_io_await(cio_io_req *r, int64_t deadline)
             close((int)r->res);     /* accepted as the listener closed */
         return -EBADF;
     }
+    if (r->op == CIO_OP_OPENAT && r->res >= 0)
+        close((int)r->res);     /* opened as the caller gave up: no leak */
     return delivered(r) ? r->res : why;
 }
 

@@ -1,0 +1,318 @@
+/* test_file_io.c — cio/file.h beyond single calls: atomic whole-file
+ * writes (success and failure, no temporary file left), a file read as a
+ * buffered stream, and cancellation of pending file operations on both
+ * backends without a leaked descriptor. Pending operations are made with
+ * FIFOs (a read with no writer's data, an open with no writer); tasks are
+ * ordered by the run queue and cancelled explicitly, never with sleeps.
+ */
+#include "helpers.h"
+#include "file_helpers.h"
+
+static void setup(void) { make_tmp_root(); }
+static void teardown(void) { remove_tmp_root(); }
+
+TestSuite(file_io, .init = setup, .fini = teardown);
+
+/* ---- atomic writes ---------------------------------------------------------- */
+
+static int atomic_ok(void *arg)
+{
+    (void)arg;
+    const char *p = tmp_path("state.json");
+    cr_assert_eq(cio_write_file_atomic(p, "{\"v\":1}", 7, 0644), 0);
+    cr_assert_str_eq(get_file("state.json"), "{\"v\":1}");
+    cr_assert_eq(cio_write_file_atomic(p, "{\"v\":22}", 8, 0644), 0, "replace");
+    cr_assert_str_eq(get_file("state.json"), "{\"v\":22}");
+    cr_assert_eq(cio_write_file_atomic(p, "", 0, 0644), 0, "empty content");
+    cr_assert_str_eq(get_file("state.json"), "");
+    cr_assert_eq(count_entries(tmp_root), 1, "no temporary file left");
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0644 & ~(mode_t)022);
+
+    /* A relative path: the temporary file goes in the working directory. */
+    char cwd[512];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(tmp_root), 0);
+    int rc = cio_write_file_atomic("rel", "r", 1, 0600);
+    cr_assert_eq(chdir(cwd), 0);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(get_file("rel"), "r");
+    cr_assert_eq(count_entries(tmp_root), 2);
+    return 0;
+}
+
+Test(file_io, atomic_write)
+{
+    umask(022);
+    cr_assert_eq(run_virtual(atomic_ok, NULL), 0);
+}
+
+static int atomic_fails(void *arg)
+{
+    (void)arg;
+    /* The target is a directory: the rename fails after the temporary file
+     * was written and synced; it is removed, the directory untouched. */
+    cr_assert_eq(mkdir(tmp_path("target"), 0700), 0);
+    put_file("target/keep", "k");
+    cr_assert_eq(cio_write_file_atomic(tmp_path("target"), "new", 3, 0644), -EISDIR);
+    cr_assert_eq(count_entries(tmp_root), 1, "only the directory: no temporary file");
+    cr_assert_eq(count_entries(tmp_path("target")), 1);
+    cr_assert_str_eq(get_file("target/keep"), "k");
+
+    /* The directory does not exist: nothing is made. */
+    cr_assert_eq(cio_write_file_atomic(tmp_path("nodir/f"), "x", 1, 0644), -ENOENT);
+    cr_assert_eq(count_entries(tmp_root), 1);
+    return 0;
+}
+
+Test(file_io, atomic_write_failure_leaves_nothing)
+{
+    cr_assert_eq(run_virtual(atomic_fails, NULL), 0);
+}
+
+/* Cancelled before it begins: the old content stays, no temporary file. */
+static int atomic_cancelled(void *arg)
+{
+    (void)arg;
+    put_file("old", "old content");
+    cio_scope s;
+    cio_scope_enter(&s, CIO_NEVER);
+    cio_scope_cancel(&s);
+    int rc = cio_write_file_atomic(tmp_path("old"), "new", 3, 0644);
+    cr_assert_eq(cio_scope_leave(&s), -ECANCELED);
+    cr_assert_eq(rc, -ECANCELED);
+    cr_assert_str_eq(get_file("old"), "old content");
+    cr_assert_eq(count_entries(tmp_root), 1);
+    return 0;
+}
+
+Test(file_io, atomic_write_cancelled)
+{
+    cr_assert_eq(run_virtual(atomic_cancelled, NULL), 0);
+}
+
+/* ---- streams over files ----------------------------------------------------------- */
+
+static int lines(void *arg)
+{
+    (void)arg;
+    /* Longer than the stream's first buffer, so it reads several times. */
+    FILE *fp = fopen(tmp_path("lines"), "w");
+    for (int i = 0; i < 1000; i++)
+        fprintf(fp, "line %d\n", i);
+    fputs("last without newline", fp);
+    fclose(fp);
+
+    cio_stream *st;
+    cr_assert_eq(cio_open_file_stream(&st, tmp_path("lines"), NULL), 0);
+    char buf[128];
+    for (int i = 0; i < 1000; i++) {
+        char want[32];
+        int n = snprintf(want, sizeof want, "line %d\n", i);
+        cr_assert_eq(cio_stream_read_line(st, buf, sizeof buf), n);
+        cr_assert_str_eq(buf, want);
+    }
+    cr_assert_eq(cio_stream_read_line(st, buf, sizeof buf), 20, "the tail");
+    cr_assert_str_eq(buf, "last without newline");
+    cr_assert_eq(cio_stream_read_line(st, buf, sizeof buf), 0, "end of file");
+    cr_assert(cio_stream_at_eof(st));
+
+    cr_assert_eq(cio_stream_write(st, "x", 1), -EBADF, "read-only");
+    cio_addr a;
+    cr_assert_eq(cio_stream_peer_addr(st, &a), -ENOTSOCK);
+    cr_assert_null(cio_stream_socket(st));
+    cr_assert_eq(cio_stream_close(st), 0);
+    return 0;
+}
+
+Test(file_io, read_line_over_a_file)
+{
+    cr_assert_eq(run_virtual(lines, NULL), 0);
+}
+
+/* A stream starts at the file's offset; read_all works too. */
+static int stream_from_offset(void *arg)
+{
+    (void)arg;
+    put_file("h", "HEADER\nbody one\nbody two\n");
+    cio_file *f;
+    cr_assert_eq(cio_file_open(&f, tmp_path("h"), O_RDONLY, 0), 0);
+    char head[7];
+    cr_assert_eq(cio_file_read(f, head, 7), 7);
+    cio_stream *st;
+    cr_assert_eq(cio_file_stream(&st, f, &(cio_stream_opts){ .read_buffer = 4 }), 0);
+    char *rest;
+    cr_assert_eq(cio_stream_read_all(st, &rest, 1000), 18);
+    cr_assert_eq(memcmp(rest, "body one\nbody two\n", 18), 0);
+    free(rest);
+    cr_assert_eq(cio_stream_close(st), 0);
+    return 0;
+}
+
+Test(file_io, stream_from_the_offset)
+{
+    cr_assert_eq(run_virtual(stream_from_offset, NULL), 0);
+}
+
+/* ---- cancellation ----------------------------------------------------------------- */
+
+typedef struct blocked {
+    cio_file *f;
+    const char *path;
+    ssize_t rc;
+    char buf[16];
+} blocked;
+
+static int read_fifo(void *arg)
+{
+    blocked *b = arg;
+    memset(b->buf, 0, sizeof b->buf);
+    b->rc = cio_file_read(b->f, b->buf, sizeof b->buf);
+    return 0;
+}
+
+/* Release whatever still blocks on the FIFO (an epoll worker): write into
+ * it through a descriptor of our own. */
+static void feed_fifo(const char *path)
+{
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "late", 4), 4);
+    close(fd);
+}
+
+static int cancel_read(void *arg)
+{
+    blocked *b = arg;
+    cr_assert_eq(cio_file_open(&b->f, b->path, O_RDWR, 0), 0);
+    cio_task *t = spawn(read_fifo, b, "reader");
+    cr_assert_eq(cio_sleep(0), 0);      /* the reader starts and blocks */
+    cr_assert_eq(b->rc, 99, "still blocked");
+    cio_task_cancel(t);
+    cr_assert_eq(cio_task_join(t, NULL), 0);
+    cr_assert_eq(b->rc, -ECANCELED);
+    feed_fifo(b->path);
+    memset(b->buf, 0, sizeof b->buf);
+    cr_assert_eq(cio_file_close(b->f), 0);
+    return 0;
+}
+
+Test(file_io, cancel_a_pending_read)
+{
+    int before = open_fds();
+    blocked b = { .path = tmp_path("fifo"), .rc = 99 };
+    cr_assert_eq(mkfifo(b.path, 0600), 0);
+    cr_assert_eq(run_real(cancel_read, &b), 0);
+    cr_assert_eq(open_fds(), before, "no descriptor leaked");
+    cr_assert_eq(b.buf[0], 0, "nothing written into the caller's buffer late");
+}
+
+/* A deadline reaches a pending read: the scope reports -ETIMEDOUT. */
+static int deadline_read(void *arg)
+{
+    blocked *b = arg;
+    cr_assert_eq(cio_file_open(&b->f, b->path, O_RDWR, 0), 0);
+    cio_scope s;
+    cio_scope_enter(&s, cio_now() + 20 * 1000000LL);
+    ssize_t n = cio_file_read(b->f, b->buf, sizeof b->buf);
+    cr_assert_eq(n, -ECANCELED);
+    cr_assert_eq(cio_scope_leave(&s), -ETIMEDOUT);
+    feed_fifo(b->path);
+    cr_assert_eq(cio_file_close(b->f), 0);
+    return 0;
+}
+
+Test(file_io, deadline_on_a_pending_read)
+{
+    int before = open_fds();
+    blocked b = { .path = tmp_path("fifo") };
+    cr_assert_eq(mkfifo(b.path, 0600), 0);
+    cr_assert_eq(run_real(deadline_read, &b), 0);
+    cr_assert_eq(open_fds(), before);
+}
+
+/* An open that blocks (a FIFO opened for reading waits for a writer) is
+ * cancelled; the writer that comes later lets an epoll worker's open
+ * succeed, and the descriptor it got is closed: none leaks. */
+static int open_fifo(void *arg)
+{
+    blocked *b = arg;
+    b->rc = cio_file_open(&b->f, b->path, O_RDONLY, 0);
+    return 0;
+}
+
+static int cancel_open(void *arg)
+{
+    blocked *b = arg;
+    cio_task *t = spawn(open_fifo, b, "opener");
+    cr_assert_eq(cio_sleep(0), 0);
+    cr_assert_eq(b->rc, 99, "still blocked");
+    cio_task_cancel(t);
+    cr_assert_eq(cio_task_join(t, NULL), 0);
+    cr_assert_eq(b->rc, -ECANCELED);
+    cr_assert_null(b->f);
+    feed_fifo(b->path);
+    return 0;
+}
+
+Test(file_io, cancel_a_pending_open)
+{
+    int before = open_fds();
+    blocked b = { .path = tmp_path("fifo"), .rc = 99 };
+    cr_assert_eq(mkfifo(b.path, 0600), 0);
+    cr_assert_eq(run_real(cancel_open, &b), 0);
+    cr_assert_eq(open_fds(), before, "no descriptor leaked");
+}
+
+/* Many operations cancelled at once by one scope: all return, no leak. */
+static int many_readers(void *arg)
+{
+    blocked *b = arg;
+    cr_assert_eq(cio_file_open(&b->f, b->path, O_RDWR, 0), 0);
+    blocked rd[8];
+    cio_task *t[8];
+    for (int i = 0; i < 8; i++) {
+        rd[i] = (blocked){ .f = b->f, .rc = 99 };
+        t[i] = spawn(read_fifo, &rd[i], "reader");
+    }
+    cr_assert_eq(cio_sleep(0), 0);
+    for (int i = 0; i < 8; i++)
+        cio_task_cancel(t[i]);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(cio_task_join(t[i], NULL), 0);
+        cr_assert_eq(rd[i].rc, -ECANCELED);
+    }
+    for (int i = 0; i < 8; i++)
+        feed_fifo(b->path);     /* one per blocked epoll worker, at most */
+    cr_assert_eq(cio_file_close(b->f), 0);
+    return 0;
+}
+
+Test(file_io, cancel_many_pending_reads)
+{
+    int before = open_fds();
+    blocked b = { .path = tmp_path("fifo") };
+    cr_assert_eq(mkfifo(b.path, 0600), 0);
+    cio_loop_options o = { .threads = 8 };
+    cr_assert_eq(cio_run_with(&o, many_readers, &b), 0);
+    cr_assert_eq(open_fds(), before);
+}
+
+/* A handle: an open file is in the loop's registry until closed. */
+static int handle_tracked(void *arg)
+{
+    (void)arg;
+    put_file("t", "t");
+    cio_file *f;
+    cr_assert_eq(cio_file_open(&f, tmp_path("t"), O_RDONLY, 0), 0);
+    cr_assert_eq(cio_file_close(f), 0);
+    return 0;
+}
+
+Test(file_io, closed_files_leave_no_descriptor)
+{
+    int before = open_fds();
+    cr_assert_eq(run_virtual(handle_tracked, NULL), 0);
+    cr_assert_eq(open_fds(), before);
+}
