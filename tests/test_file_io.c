@@ -316,3 +316,75 @@ Test(file_io, closed_files_leave_no_descriptor)
     cr_assert_eq(run_virtual(handle_tracked, NULL), 0);
     cr_assert_eq(open_fds(), before);
 }
+
+/* ---- examples/bigfile ------------------------------------------------------------ */
+
+/* The example built beside this test: BUILD/examples/bigfile. */
+static const char *bigfile_exe(void)
+{
+    static char path[1024];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 64);
+    cr_assert_gt(n, 0);
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    cr_assert_not_null(slash);
+    strcpy(slash, "/../examples/bigfile");
+    return path;
+}
+
+/* The first line a shell command prints. */
+static const char *run_cmd(const char *cmd)
+{
+    static char out[512];
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    out[0] = '\0';
+    if (!fgets(out, sizeof out, p))
+        out[0] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+    return out;
+}
+
+Test(file_io, bigfile_counts_like_wc)
+{
+    /* Words split by every kind of ASCII white space, long lines, a chunk
+     * boundary inside words (--buffer 1000), no final newline. */
+    FILE *fp = fopen(tmp_path("text"), "w");
+    unsigned seed = 7;
+    static const char *const parts[] = { "a", "bb", "word", " ", "  ", "\t", "\n",
+                                         "\r\n", "\v", "\f", "\n\n", "x-y_z" };
+    for (int i = 0; i < 200000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        fputs(parts[(seed >> 16) % 12], fp);
+    }
+    fputs("tail", fp);
+    fclose(fp);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "LC_ALL=C wc < %s", tmp_path("text"));
+    unsigned long long wl, ww, wb, bl, bw, bb;
+    cr_assert_eq(sscanf(run_cmd(cmd), "%llu %llu %llu", &wl, &ww, &wb), 3);
+    snprintf(cmd, sizeof cmd, "%s count %s --buffer 1000", bigfile_exe(), tmp_path("text"));
+    cr_assert_eq(sscanf(run_cmd(cmd), "%llu %llu %llu", &bl, &bw, &bb), 3);
+    cr_assert_eq(bl, wl, "lines");
+    cr_assert_eq(bw, ww, "words");
+    cr_assert_eq(bb, wb, "bytes");
+    cr_assert_gt(bw, 1000, "the file has many words");
+
+    snprintf(cmd, sizeof cmd, "%s copy %s %s --buffer 4096 && cmp %s %s && echo same",
+             bigfile_exe(), tmp_path("text"), tmp_path("copy"), tmp_path("text"),
+             tmp_path("copy"));
+    cr_assert_str_eq(run_cmd(cmd), "same\n");
+}
+
+Test(file_io, bigfile_reports_errors)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s count %s 2>&1; echo rc=$?", bigfile_exe(), tmp_path("nope"));
+    FILE *p = popen(cmd, "r");
+    char out[4096] = { 0 };
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    cr_assert(strstr(out, "No such file") || strstr(out, "ENOENT"), "%s", out);
+    cr_assert(strstr(out, "rc=1"), "%s", out);
+}
