@@ -7,6 +7,8 @@
  */
 #include "helpers.h"
 #include "file_helpers.h"
+#include "core/internal.h"     /* the loop's handle registry */
+#include "debug/handle.h"
 
 static void setup(void) { make_tmp_root(); }
 static void teardown(void) { remove_tmp_root(); }
@@ -173,12 +175,13 @@ static int read_fifo(void *arg)
 }
 
 /* Release whatever still blocks on the FIFO (an epoll worker): write into
- * it through a descriptor of our own. */
+ * it through a descriptor of our own. A feed is as long as the most one
+ * read takes, so n feeds release n blocked readers whatever they take. */
 static void feed_fifo(const char *path)
 {
     int fd = open(path, O_RDWR);
     cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, "late", 4), 4);
+    cr_assert_eq(write(fd, "late bytes here!", 16), 16);
     close(fd);
 }
 
@@ -299,18 +302,31 @@ Test(file_io, cancel_many_pending_reads)
     cr_assert_eq(open_fds(), before);
 }
 
-/* A handle: an open file is in the loop's registry until closed. */
+/* An open file or directory is a handle in the loop's registry (what
+ * debug mode reports at close if it was left open) until it is closed. */
 static int handle_tracked(void *arg)
 {
     (void)arg;
     put_file("t", "t");
+    cr_assert_null(cio_tls_loop->handles);
     cio_file *f;
     cr_assert_eq(cio_file_open(&f, tmp_path("t"), O_RDONLY, 0), 0);
+    cio_handle *h = cio_tls_loop->handles;
+    cr_assert_not_null(h);
+    cr_assert_str_eq(h->kind, "file");
+    cr_assert_eq(h->fd, cio_file_fd(f));
+    cio_dir *d;
+    cr_assert_eq(cio_dir_open(&d, tmp_root), 0);
+    cr_assert_str_eq(cio_tls_loop->handles->kind, "dir");
+    cr_assert_eq(cio_tls_loop->handles->next, h);
+    cr_assert_eq(cio_dir_close(d), 0);
+    cr_assert_eq(cio_tls_loop->handles, h);
     cr_assert_eq(cio_file_close(f), 0);
+    cr_assert_null(cio_tls_loop->handles);
     return 0;
 }
 
-Test(file_io, closed_files_leave_no_descriptor)
+Test(file_io, files_are_tracked_handles)
 {
     int before = open_fds();
     cr_assert_eq(run_virtual(handle_tracked, NULL), 0);
