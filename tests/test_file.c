@@ -371,6 +371,22 @@ static int listing(void *arg)
     cr_assert_eq(cio_dir_open(&d, tmp_path("sub")), 0);
     cr_assert_eq(cio_dir_next(d, &e), 0, "empty");
     cr_assert_eq(cio_dir_close(d), 0);
+
+    /* A cancellation point even when the entry is already buffered, and
+     * no entry is lost to it. */
+    cr_assert_eq(cio_dir_open(&d, tmp_root), 0);
+    cr_assert_eq(cio_dir_next(d, &e), 1);
+    cio_scope s;
+    cio_scope_enter(&s, CIO_NEVER);
+    cio_scope_cancel(&s);
+    cr_assert_eq(cio_dir_next(d, &e), -ECANCELED);
+    cr_assert_eq(cio_scope_leave(&s), -ECANCELED);
+    seen = 1;
+    while ((rc = cio_dir_next(d, &e)) == 1)
+        seen++;
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(seen, 4);
+    cr_assert_eq(cio_dir_close(d), 0);
     return 0;
 }
 

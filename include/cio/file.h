@@ -174,8 +174,10 @@ CIO_MUST_CHECK int cio_dir_open(cio_dir **out, const char *path);
 
 /* The next entry ("." and ".." skipped, in the file system's order): 1 and
  * *ent set, 0 at the end, or a negative errno. Entries are read from the
- * kernel in batches (32 KiB), so memory does not grow with the directory.
- * A cancellation point (when it reads a batch). */
+ * kernel in batches (32 KiB, on the thread pool), so memory does not grow
+ * with the directory. A cancellation point: cancelled, it returns
+ * -ECANCELED and loses no entry if the batch was already read; after an
+ * error while reading a batch, close d (the kernel's position is unknown). */
 CIO_MUST_CHECK int cio_dir_next(cio_dir *d, cio_dirent *ent);
 
 /* Close and free d; returns 0 or close's error. Always closes. */

@@ -3,6 +3,8 @@
  * operation for it), parsed one at a time. */
 #include "file_internal.h"
 
+#include "../core/internal.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +66,14 @@ static bool is_dot_or_dotdot(const char *name)
 
 int cio_dir_next(cio_dir *d, cio_dirent *ent)
 {
+    int rc = cio_wait_checkpoint();     /* even when the batch has entries */
+    if (rc < 0)
+        return rc;
     for (;;) {
         if (d->pos >= d->end) {
             if (d->done)
                 return 0;
-            int rc = read_batch(d);
+            rc = read_batch(d);
             if (rc < 0)
                 return rc;
             continue;
