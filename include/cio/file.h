@@ -60,7 +60,10 @@ typedef struct cio_file cio_file;
 /* open(path, flags, mode): flags are open(2)'s (O_RDONLY, O_WRONLY | O_CREAT
  * | O_TRUNC, O_APPEND, O_EXCL, O_DIRECTORY...); O_CLOEXEC is always added.
  * mode is used with O_CREAT (masked by the umask). On success *out is a
- * new file, to be closed with cio_file_close. A cancellation point. */
+ * new file, to be closed with cio_file_close. A cancellation point.
+ * Meant for regular files and directories. A FIFO works, with one
+ * difference between backends: on io_uring an open for reading does not
+ * wait for a writer (the kernel's ring opens it non-blocking first). */
 CIO_MUST_CHECK int cio_file_open(cio_file **out, const char *path, int flags, mode_t mode);
 
 /* Close f and free it. Always closes, even in a cancelled task (the close

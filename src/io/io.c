@@ -103,8 +103,13 @@ int64_t cio_io_await(cio_io_req *r, int64_t deadline)
     if (rc == 1)
         return r->res;
     int why = cio_wait_park(&w, NULL, deadline);
-    if (r->state == CIO_REQ_DONE && w.data != &closed_mark)
+    if (r->state == CIO_REQ_DONE && w.data != &closed_mark) {
+        if (why < 0 && r->op == CIO_OP_OPENAT && r->res >= 0) {
+            close((int)r->res);     /* the interruption came first: undo */
+            return why;
+        }
         return r->res == -ECANCELED ? -EBADF : r->res;   /* closed under us */
+    }
     cancel_and_settle(p, r, &w);
     if (w.data == &closed_mark) {
         if (r->op == CIO_OP_ACCEPT && r->res >= 0)
