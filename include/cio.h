@@ -24,5 +24,6 @@
 #include "cio/server.h"
 #include "cio/process.h"
 #include "cio/signal.h"
+#include "cio/file.h"
 
 #endif

@@ -81,7 +81,7 @@ void cio_stream_abort(cio_stream *st)
 
 cio_socket *cio_stream_socket(cio_stream *st) { return st->t->ops->socket(st->t); }
 
-/* A stream over a pipe (a subprocess's) has no socket: -ENOTSOCK. */
+/* A stream over a pipe (a subprocess's) or a file has no socket: -ENOTSOCK. */
 int cio_stream_peer_addr(const cio_stream *st, cio_addr *out)
 {
     cio_socket *s = st->t->ops->socket(st->t);
