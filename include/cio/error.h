@@ -29,6 +29,11 @@ enum {
     CIO_ETLS = -4112,      /* TLS handshake or protocol failure, alert from the peer */
     CIO_ECERT = -4113,     /* the peer's certificate failed verification */
     CIO_ETRUNCATED = -4114,/* TLS peer closed the connection without close_notify */
+    /* HTTP client (cio/http.h; cio_http_last_error says why). */
+    CIO_EHTTP = -4144,     /* HTTP protocol or other libcurl failure */
+    CIO_ETOOBIG = -4145,   /* response body over the size limit */
+    CIO_ETOOMANYREDIRECTS = -4146, /* more redirects than allowed */
+    CIO_EHTTPSTATUS = -4147, /* HTTP status 400 or above (cio_http_response_check) */
 };
 
 /* A short English description of any code cio returns (negative errno or

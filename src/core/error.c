@@ -31,6 +31,10 @@ static const struct code_text special[] = {
     { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
+    { CIO_EHTTP, "CIO_EHTTP", "HTTP protocol or transfer failure" },
+    { CIO_ETOOBIG, "CIO_ETOOBIG", "HTTP response body over the size limit" },
+    { CIO_ETOOMANYREDIRECTS, "CIO_ETOOMANYREDIRECTS", "too many HTTP redirects" },
+    { CIO_EHTTPSTATUS, "CIO_EHTTPSTATUS", "HTTP error status (400 or above)" },
 };
 
 static const struct code_text *find(int code)
