@@ -327,15 +327,20 @@ static int fx_handle(cio_stream *st, void *arg)
     }
 }
 
-static inline void fixture_start(fixture *fx)
+/* Serve HTTPS with the server context tls (NULL: plain HTTP). */
+static inline void fixture_start_tls(fixture *fx, cio_tls_ctx *tls)
 {
     memset(fx, 0, sizeof *fx);
-    int rc = cio_tcp_server(&fx->srv, "127.0.0.1", 0, fx_handle, fx, NULL);
+    cio_server_opts o = { .tls = tls };
+    int rc = cio_tcp_server(&fx->srv, "127.0.0.1", 0, fx_handle, fx, &o);
     cr_assert_eq(rc, 0, "fixture server: %s", cio_strerror(rc));
     cio_addr a;
     cr_assert_eq(cio_server_addr(fx->srv, &a), 0);
-    snprintf(fx->base, sizeof fx->base, "http://127.0.0.1:%u", cio_addr_port(&a));
+    snprintf(fx->base, sizeof fx->base, "%s://127.0.0.1:%u", tls ? "https" : "http",
+             cio_addr_port(&a));
 }
+
+static inline void fixture_start(fixture *fx) { fixture_start_tls(fx, NULL); }
 
 static inline void fixture_stop(fixture *fx)
 {
