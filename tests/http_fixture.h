@@ -331,6 +331,7 @@ static int fx_handle(cio_stream *st, void *arg)
 static inline void fixture_start_tls(fixture *fx, cio_tls_ctx *tls)
 {
     memset(fx, 0, sizeof *fx);
+    setenv("no_proxy", "127.0.0.1", 1);     /* a proxy in the environment */
     cio_server_opts o = { .tls = tls };
     int rc = cio_tcp_server(&fx->srv, "127.0.0.1", 0, fx_handle, fx, &o);
     cr_assert_eq(rc, 0, "fixture server: %s", cio_strerror(rc));

@@ -230,6 +230,45 @@ static int reuse_main(fixture *fx, cio_http_session *s)
 }
 HTTP_TEST(connection_reused, reuse_main)
 
+static void expect_conn(fixture *fx, cio_http_session *s, const char *want)
+{
+    cio_http_response *r = get_ok(s, fx_url(fx, "/conn"));
+    cr_assert_str_eq(cio_http_response_body_data(r), want);
+    cio_http_response_close(r);
+}
+
+/* A response closed before its end, or failed, leaves its connection
+ * closed; a complete one leaves it for the next request. */
+static int half_read_main(fixture *fx, cio_http_session *s)
+{
+    expect_conn(fx, s, "1");
+    char url[512];
+    snprintf(url, sizeof url, "%s", fx_url(fx, "/big/1000000"));
+    cio_http_request req = { .url = url };
+    cio_http_response *r;
+    cr_assert_eq(cio_http_send(s, &req, &r), 0);
+    char buf[1000];
+    cr_assert_gt(cio_http_response_read(r, buf, sizeof buf), 0);
+    cio_http_response_close(r);
+    expect_conn(fx, s, "2");
+    req.max_body = 100;
+    int rc = cio_http_fetch(s, &req, &r);
+    cr_assert_eq(rc, CIO_ETOOBIG, "%s (%s)", cio_strerror(rc), cio_http_last_error());
+    expect_conn(fx, s, "3");
+    req = (cio_http_request){ .url = fx_url(fx, "/big/100000") };
+    cr_assert_eq(cio_http_send(s, &req, &r), 0);
+    size_t got = 0;
+    ssize_t n;
+    while ((n = cio_http_response_read(r, buf, sizeof buf)) > 0)
+        got += (size_t)n;
+    cr_assert_eq(n, 0);
+    cr_assert_eq(got, 100000);
+    cio_http_response_close(r);
+    expect_conn(fx, s, "3");
+    return 0;
+}
+HTTP_TEST(no_connection_reused_after_a_body_not_read_to_its_end, half_read_main)
+
 /* ---- timeouts, cancellation, broken bodies ------------------------------------- */
 
 static int timeout_main(fixture *fx, cio_http_session *s)
