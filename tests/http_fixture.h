@@ -9,6 +9,7 @@
  *   /chunked         a chunked body, "hello chunked world"
  *   /gzip            a gzip-encoded body (GZIP_PLAIN)
  *   /slow            never answers; counts the client's close (slow_closed)
+ *   /trickle         announces 1000000 bytes, sends 100, then as /slow
  *   /reset           announces 100000 bytes, sends 1000, resets (RST)
  *   /truncated       announces 1000 bytes, sends 10, closes cleanly
  *   /big/N           N bytes of a pattern (pattern_byte), written as drained
@@ -274,6 +275,14 @@ static int fx_route(fixture *fx, cio_stream *st, const fx_request *q, int conn)
         return fx_respond(st, 200, "Content-Encoding: gzip\r\n", GZIP_BODY, sizeof GZIP_BODY);
     if (strcmp(p, "/slow") == 0)
         return fx_slow(fx, st);
+    if (strcmp(p, "/trickle") == 0) {
+        static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n";
+        char part[100];
+        memset(part, 't', sizeof part);
+        if (fx_write(st, head, sizeof head - 1) < 0 || fx_write(st, part, sizeof part) < 0)
+            return 1;
+        return fx_slow(fx, st);
+    }
     if (strcmp(p, "/reset") == 0)
         return fx_reset(st);
     if (strcmp(p, "/truncated") == 0) {

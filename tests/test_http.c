@@ -332,6 +332,48 @@ static int cancel_main(fixture *fx, cio_http_session *s)
 }
 HTTP_TEST(cancellation_removes_the_transfer_and_its_connection, cancel_main)
 
+typedef struct reader {
+    cio_http_session *s;
+    const char *url;
+    size_t got;
+    int rc;
+} reader;
+
+static int read_task(void *arg)
+{
+    reader *rd = arg;
+    cio_http_request req = { .url = rd->url };
+    cio_http_response *r;
+    rd->rc = cio_http_send(rd->s, &req, &r);
+    if (rd->rc < 0)
+        return 0;
+    char buf[4096];
+    ssize_t n;
+    while ((n = cio_http_response_read(r, buf, sizeof buf)) > 0)
+        rd->got += (size_t)n;
+    rd->rc = (int)n;
+    cio_http_response_close(r);
+    return 0;
+}
+
+static int cancel_read_main(fixture *fx, cio_http_session *s)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s", fx_url(fx, "/trickle"));
+    reader rd = { s, url, 0, 1 };
+    cio_task *t = spawn(read_task, &rd, "reader");
+    await_count(&fx->slow_started, 1);
+    for (int i = 0; i < 300 && rd.got < 100; i++)
+        cr_assert_eq(cio_sleep(10 * CIO_MS), 0);
+    cr_assert_eq(rd.got, 100, "the first bytes arrived; the read now waits");
+    cio_task_cancel(t);
+    cr_assert_eq(cio_task_join(t, NULL), 0);
+    cr_assert_eq(rd.rc, -ECANCELED);
+    await_count(&fx->slow_closed, 1);
+    return 0;
+}
+HTTP_TEST(cancelling_a_streamed_read_stops_the_transfer, cancel_read_main)
+
 static int reset_main(fixture *fx, cio_http_session *s)
 {
     cio_http_request req = { .url = fx_url(fx, "/reset") };
@@ -641,3 +683,35 @@ static int many_main(fixture *fx, cio_http_session *s)
     return 0;
 }
 HTTP_TEST(a_thousand_concurrent_requests_from_a_thousand_tasks, many_main)
+
+static int per_host_main(fixture *fx, cio_http_session *s)
+{
+    enum { N = 30 };
+    getter g[N];
+    cio_task *t[N];
+    char url[512];
+    snprintf(url, sizeof url, "%s", fx_url(fx, "/status/200"));
+    for (int i = 0; i < N; i++) {
+        g[i] = (getter){ s, url, 1 };
+        t[i] = spawn(get_task, &g[i], "get");
+    }
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(cio_task_join(t[i], NULL), 0);
+        cr_assert_eq(g[i].rc, 200, "request %d: %s", i, cio_strerror(g[i].rc));
+    }
+    cr_assert_leq(fx->connections, 3, "per-host limit: %d connections", fx->connections);
+    return 0;
+}
+
+Test(http, per_host_connection_limit)
+{
+    cio_http_options o = { .max_host_connections = 3 };
+    run_with(per_host_main, &o);
+}
+
+Test(http, a_session_needs_a_loop)
+{
+    cio_http_session *s = (cio_http_session *)1;
+    cr_assert_eq(cio_http_session_open(&s, NULL), -EPERM);
+    cr_assert_null(s);
+}

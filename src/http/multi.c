@@ -66,6 +66,8 @@ static int cselect_of(int64_t res)
 }
 
 /* A POLL request ended (poller callback): record, let the kick act. */
+static void sock_update(cio_http_sock *s);
+
 static void sock_req_done(cio_io_req *req)
 {
     cio_http_sock *s = req->ctx;
@@ -73,11 +75,15 @@ static void sock_req_done(cio_io_req *req)
     if (s->removed) {
         if (!s->pending)
             queue_sock(&s->d->dead, s);
-    } else if (req->res != -ECANCELED) {
+    } else if (req->res == -ECANCELED) {
+        /* Cancelled because libcurl stopped wanting this side; on io_uring
+         * it may want it again by now, and the request could not be
+         * submitted anew while the kernel still held it. */
+        sock_update(s);
+        return;
+    } else {
         s->ready |= cselect_of(req->res);
         queue_sock(&s->d->ready, s);
-    } else {
-        return;
     }
     kick(s->d);
 }
