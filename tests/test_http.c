@@ -32,6 +32,7 @@ static void run_with(test_fn *fn, const cio_http_options *opts)
 {
     env e = { fn, opts };
     cr_assert_eq(run_real(env_main, &e), 0);
+    cr_assert_eq(cio_http_responses_alive(), 0, "every response was freed");
 }
 
 #define HTTP_TEST(name, fn) Test(http, name) { run_with(fn, NULL); }
@@ -708,6 +709,20 @@ Test(http, per_host_connection_limit)
     cio_http_options o = { .max_host_connections = 3 };
     run_with(per_host_main, &o);
 }
+
+/* A response nobody closes (its transfer still running) is freed when the
+ * loop closes (run_with checks that none is left). */
+static int left_open_main(fixture *fx, cio_http_session *s)
+{
+    cio_http_request req = { .url = fx_url(fx, "/trickle") };
+    cio_http_response *r;
+    cr_assert_eq(cio_http_send(s, &req, &r), 0);
+    cio_http_response *done;
+    cr_assert_eq(cio_http_get(s, fx_url(fx, "/status/200"), &done), 0);
+    cio_http_response_close(done);
+    return 0;                       /* r is left open */
+}
+HTTP_TEST(a_response_left_open_is_freed_when_the_loop_closes, left_open_main)
 
 Test(http, a_session_needs_a_loop)
 {

@@ -160,9 +160,9 @@ void cio_loop_close(cio_loop *L)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
+    cio_handle_close_all(L);
     if (L->http_shutdown)
         L->http_shutdown(L);        /* libcurl's multi handle and sockets */
-    cio_handle_close_all(L);
     if (L->threadpool_shutdown)
         L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */
     cio_threadsafe_finish(L);

@@ -15,6 +15,7 @@
 
 #include "cio/http.h"
 #include "../core/internal.h"
+#include "../debug/handle.h"
 #include "../io/io.h"
 
 typedef struct cio_http_driver cio_http_driver;
@@ -68,6 +69,7 @@ typedef struct cio_http_header {
 enum cio_http_upload { UP_NONE, UP_BYTES, UP_FD, UP_FN };
 
 struct cio_http_response {
+    cio_handle handle;          /* the loop's registry of open handles */
     cio_http_session *session;
     cio_http_driver *d;
     CURL *easy;
@@ -146,6 +148,12 @@ static inline void cio_http_notify(cio_http_response *r)
     if (r->waiter)
         cio_wait_wake(r->waiter, 0);
 }
+
+/* Responses not yet freed, process-wide (tests). */
+size_t cio_http_responses_alive(void);
+
+/* Free r: stop its transfer if it runs. */
+void cio_http_response_free(cio_http_response *r);
 
 /* Stop r's transfer with rc (a cancellation, timeout or local failure). */
 void cio_http_abort(cio_http_response *r, int rc);

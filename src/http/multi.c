@@ -254,17 +254,15 @@ static void process_finished(cio_http_driver *d)
 
 /* ---- the driver ---------------------------------------------------------------- */
 
-/* At loop close, every task has ended: take out what leaked, let libcurl
+/* At loop close, every task has ended: free the responses they left open
+ * (nobody can use them now; debug mode has reported them), let libcurl
  * close its connections, and wait for the poller to end the requests
  * io_uring cancels late, before the poller itself closes. */
 static void driver_shutdown(cio_loop *L)
 {
     cio_http_driver *d = L->http;
-    for (cio_http_response *r = d->live; r; r = r->live_next)
-        if (r->in_multi) {
-            curl_multi_remove_handle(d->multi, r->easy);
-            r->in_multi = false;
-        }
+    while (d->live)
+        cio_http_response_free(d->live);
     curl_multi_cleanup(d->multi);
     while (d->ready) {
         cio_http_sock *s = d->ready;

@@ -2,12 +2,18 @@
 #include "http_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+static atomic_size_t alive;
+
+size_t cio_http_responses_alive(void) { return atomic_load(&alive); }
+
 static void live_link(cio_http_driver *d, cio_http_response *r)
 {
+    atomic_fetch_add(&alive, 1);
     r->live_next = d->live;
     if (d->live)
         d->live->live_prev = r;
@@ -16,6 +22,7 @@ static void live_link(cio_http_driver *d, cio_http_response *r)
 
 static void live_unlink(cio_http_driver *d, cio_http_response *r)
 {
+    atomic_fetch_sub(&alive, 1);
     if (r->live_prev)
         r->live_prev->live_next = r->live_next;
     else
@@ -24,8 +31,9 @@ static void live_unlink(cio_http_driver *d, cio_http_response *r)
         r->live_next->live_prev = r->live_prev;
 }
 
-static void response_free(cio_http_response *r)
+void cio_http_response_free(cio_http_response *r)
 {
+    cio_handle_untrack(&r->handle);
     cio_http_driver_remove(r->d, r);
     cio_http_driver_forget(r->d, r);
     live_unlink(r->d, r);
@@ -46,7 +54,7 @@ static void response_free(cio_http_response *r)
 void cio_http_response_close(cio_http_response *r)
 {
     if (r)
-        response_free(r);
+        cio_http_response_free(r);
 }
 
 void cio_http_abort(cio_http_response *r, int rc)
@@ -124,11 +132,12 @@ static int start(cio_http_session *s, const cio_http_request *req, cio_http_resp
     r->deadline = timeout == CIO_NEVER || cio_now() > CIO_NEVER - timeout
                       ? CIO_NEVER : cio_now() + timeout;
     live_link(d, r);
+    cio_handle_track(&r->handle, "http response", -1);
     int rc = cio_http_easy_setup(r, req);
     if (rc == 0)
         rc = cio_http_driver_add(d, r);
     if (rc < 0) {
-        response_free(r);
+        cio_http_response_free(r);
         return rc;
     }
     *out = r;
@@ -151,7 +160,7 @@ int cio_http_send(cio_http_session *s, const cio_http_request *req, cio_http_res
         rc = r->result;                 /* ended without a response */
     if (rc < 0) {
         cio_http_set_last_error(r->errbuf[0] ? r->errbuf : cio_strerror(rc));
-        response_free(r);
+        cio_http_response_free(r);
         return rc;
     }
     *out = r;
