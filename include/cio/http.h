@@ -45,6 +45,10 @@
  *
  * Sessions and responses belong to the loop of the task that made them;
  * use them from that loop's tasks only. One task at a time per response.
+ * Use a real-clock loop: libcurl keeps some of its time (the connect
+ * timeout, its internal timers) on the real clock, which the virtual clock
+ * would race ahead of. A response left open when its loop closes is freed
+ * then (debug mode reports it).
  */
 #ifndef CIO_HTTP_H
 #define CIO_HTTP_H
