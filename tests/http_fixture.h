@@ -17,6 +17,7 @@
  *                    first F requests, then 200 "ok"
  *   /upload          "len=N sum=S" of the request body
  *   /conn            the connection's number (1, 2... in accept order)
+ *   /garbage         a reply that is not HTTP
  */
 #ifndef CIO_TEST_HTTP_FIXTURE_H
 #define CIO_TEST_HTTP_FIXTURE_H
@@ -311,6 +312,11 @@ static int fx_route(fixture *fx, cio_stream *st, const fx_request *q, int conn)
         for (size_t i = 0; i < q->body_len; i++)
             sum = sum * 31 + (unsigned char)q->body[i];
         return fx_respond_text(st, 200, "", "len=%zu sum=%u", q->body_len, sum);
+    }
+    if (strcmp(p, "/garbage") == 0) {
+        int ignored = fx_write(st, "what?\r\n\r\n", 9);
+        (void)ignored;
+        return 1;
     }
     if (strcmp(p, "/conn") == 0)
         return fx_respond_text(st, 200, "", "%d", conn);

@@ -648,6 +648,8 @@ static int errors_main(fixture *fx, cio_http_session *s)
     cr_assert_neq(cio_http_last_error()[0], '\0');
     cr_assert_eq(cio_http_get(s, "ftp://127.0.0.1/", &r), -EPROTONOSUPPORT);
     cr_assert_eq(cio_http_get(s, "http://[::1", &r), -EINVAL);
+    cr_assert_eq(cio_http_get(s, fx_url(fx, "/garbage"), &r), CIO_EHTTP);
+    cr_assert_null(r);
     cio_http_request two = { .url = fx_url(fx, "/echo"), .body = "x", .body_len = 1,
                              .body_path = "/etc/hostname" };
     cr_assert_eq(cio_http_send(s, &two, &r), -EINVAL);

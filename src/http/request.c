@@ -74,6 +74,11 @@ void cio_http_transfer_done(cio_http_response *r, CURLcode code)
     long os_errno = 0;
     curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
     int rc = cio_http_error_from_curl(code, os_errno);
+    char *ip = NULL;
+    if (code == CURLE_UNSUPPORTED_PROTOCOL &&
+        curl_easy_getinfo(r->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip)
+        rc = CIO_EHTTP;     /* connected: the answer was not HTTP (libcurl's
+                               "HTTP/0.9 not allowed"), not a wrong scheme */
     if (r->too_big) {
         rc = CIO_ETOOBIG;
         snprintf(r->errbuf, sizeof r->errbuf, "response body over the limit of %zu bytes",
