@@ -35,6 +35,7 @@ typedef struct cio_http_sock {
     bool removed;               /* libcurl is done with it */
     bool queued;                /* on the driver's ready or dead list */
     struct cio_http_sock *next;
+    struct cio_http_sock *all_prev, *all_next;  /* every one not freed */
 } cio_http_sock;
 
 struct cio_http_driver {
@@ -47,7 +48,7 @@ struct cio_http_driver {
     cio_http_sock *dead;        /* removed sockets to free */
     cio_http_response *unpause; /* responses to resume */
     cio_http_response *live;    /* every open response */
-    size_t socks;               /* cio_http_sock objects not freed */
+    cio_http_sock *socks;       /* every cio_http_sock not freed */
 };
 
 struct cio_http_session {

@@ -152,7 +152,10 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *dp, void *sp)
             free(s);
             return -1;
         }
-        d->socks++;
+        s->all_next = d->socks;
+        if (d->socks)
+            d->socks->all_prev = s;
+        d->socks = s;
         curl_multi_assign(d->multi, fd, s);
     }
     s->want = what & (CURL_POLL_IN | CURL_POLL_OUT);
@@ -203,7 +206,12 @@ static void free_dead(cio_http_driver *d)
     while (d->dead) {
         cio_http_sock *s = d->dead;
         d->dead = s->next;
-        d->socks--;
+        if (s->all_prev)
+            s->all_prev->all_next = s->all_next;
+        else
+            d->socks = s->all_next;
+        if (s->all_next)
+            s->all_next->all_prev = s->all_prev;
         free(s);
     }
 }
@@ -254,6 +262,14 @@ static void process_finished(cio_http_driver *d)
 
 /* ---- the driver ---------------------------------------------------------------- */
 
+static bool socks_pending(const cio_http_driver *d)
+{
+    for (const cio_http_sock *s = d->socks; s; s = s->all_next)
+        if (s->pending)
+            return true;
+    return false;
+}
+
 /* At loop close, every task has ended: free the responses they left open
  * (nobody can use them now; debug mode has reported them), let libcurl
  * close its connections, and wait for the poller to end the requests
@@ -264,17 +280,18 @@ static void driver_shutdown(cio_loop *L)
     while (d->live)
         cio_http_response_free(d->live);
     curl_multi_cleanup(d->multi);
-    while (d->ready) {
-        cio_http_sock *s = d->ready;
-        d->ready = s->next;
+    d->ready = d->dead = NULL;
+    for (cio_http_sock *s = d->socks; s; s = s->all_next) {
         s->queued = false;
-        if (!s->pending)
-            queue_sock(&d->dead, s);
+        if (!s->removed)            /* libcurl did not say REMOVE: do it */
+            sock_remove(d, s);
     }
-    free_dead(d);
-    while (d->socks && L->poller.inflight) {
+    while (L->poller.inflight && socks_pending(d))
         cio_poller_wait(&L->poller, -1);
-        free_dead(d);
+    while (d->socks) {
+        cio_http_sock *s = d->socks;
+        d->socks = s->all_next;
+        free(s);
     }
     cio_timer_disarm(&L->timers, &d->timer);
     cio_timer_disarm(&L->timers, &d->kick);
