@@ -136,7 +136,8 @@ typedef struct cio_http_request {
     int body_fd;
     bool use_body_fd;
     /* Override the session's timeout, max_redirects, max_body (0: the
-     * session's). */
+     * session's; timeout CIO_NEVER: none; max_redirects -1: do not
+     * follow). */
     int64_t timeout;
     int max_redirects;
     size_t max_body;
@@ -216,9 +217,10 @@ int64_t cio_http_response_content_length(const cio_http_response *r);
 
 /* Read the next body bytes into buf (at most n). Returns the count, 0 at
  * the end of a complete body, or an error (the body did not arrive whole:
- * -ECONNRESET, CIO_EINCOMPLETE, -ETIMEDOUT...; -ECANCELED). Bytes a call
- * had not returned when it was cancelled stay for the next call. Blocks: a
- * cancellation point. */
+ * -ECONNRESET, CIO_EINCOMPLETE, -ETIMEDOUT...; -ECANCELED). A read that is
+ * cancelled or times out stops the transfer: later reads return the bytes
+ * already buffered, then that error, never 0. Blocks: a cancellation
+ * point. */
 CIO_MUST_CHECK ssize_t cio_http_response_read(cio_http_response *r, void *buf, size_t n);
 
 /* Read the rest of the body and keep it in the response (bytes read before
