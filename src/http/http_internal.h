@@ -138,6 +138,25 @@ void cio_http_driver_forget(cio_http_driver *d, cio_http_response *r);
 /* Set the loop's connection limits (0: leave as is). */
 void cio_http_driver_limits(cio_http_driver *d, unsigned total, unsigned per_host);
 
+/* Arm the driver's kick: deferred work at the loop's next timer pass. */
+void cio_http_kick(cio_http_driver *d);
+
+/* ---- sock.c: libcurl's sockets on the poller ------------------------------ */
+
+int cio_http_on_socket(CURL *easy, curl_socket_t fd, int what, void *d, void *s);
+
+/* Put s on a driver list (ready or dead) unless it is on one. */
+void cio_http_sock_queue(cio_http_sock **list, cio_http_sock *s);
+
+/* Make s's pending POLL requests match what libcurl wants. */
+void cio_http_sock_update(cio_http_sock *s);
+
+/* libcurl is done with s: cancel its requests, release its descriptor. */
+void cio_http_sock_remove(cio_http_driver *d, cio_http_sock *s);
+
+/* Free the sockets on the dead list. */
+void cio_http_socks_free_dead(cio_http_driver *d);
+
 /* ---- request.c ----------------------------------------------------------- */
 
 /* libcurl finished r's transfer with code (loop context). */

@@ -1,25 +1,19 @@
 /* multi.c — libcurl's multi_socket API driven by the loop.
  *
- * One multi handle per loop, made at the first request and cleaned up when
- * the loop closes. libcurl tells us, per socket, what it waits for
- * (CURLMOPT_SOCKETFUNCTION): each wanted side becomes a POLL request on the
- * poller. It tells us when it next needs a call (CURLMOPT_TIMERFUNCTION):
- * a loop timer. libcurl itself is called only from loop timers, never from
- * inside the poller's callbacks: a finished POLL request just records the
- * readiness and arms the "kick" timer, which tells libcurl everything
- * recorded (curl_multi_socket_action), resumes paused transfers, frees the
- * sockets libcurl dropped and reads the finished transfers
- * (curl_multi_info_read). So libcurl can close sockets, and open new ones
- * with the same numbers, without ever pulling memory from under the
- * poller; each socket's state hangs on libcurl's socket hash
- * (curl_multi_assign), and libcurl announces CURL_POLL_REMOVE before it
- * closes a socket, while the number still means that socket.
+ * One multi handle per loop, made at the first session and cleaned up when
+ * the loop closes. libcurl says which sockets it waits on (sock.c puts them
+ * on the poller) and when it next needs a call (CURLMOPT_TIMERFUNCTION: a
+ * loop timer). libcurl itself is called only from loop timers, never from
+ * inside the poller's callbacks: a finished poll just records the readiness
+ * and arms the "kick" timer, which tells libcurl everything recorded
+ * (curl_multi_socket_action), resumes paused transfers, frees the sockets
+ * libcurl dropped and hands finished transfers to their responses
+ * (curl_multi_info_read).
  */
 #include "http_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <poll.h>
 #include <stdlib.h>
 
 #define DEFAULT_MAX_CONNECTIONS 100
@@ -31,136 +25,13 @@ static void process_finished(cio_http_driver *d);
 
 /* Arm the kick: at this pass's time, or the next pass if we are inside it
  * (a timer armed at "now" while timers run would fire in the same pass). */
-static void kick(cio_http_driver *d)
+void cio_http_kick(cio_http_driver *d)
 {
     cio_loop *L = d->loop;
     if (cio_timer_armed(&d->kick))
         return;
     int rc = cio_timer_arm(&L->timers, &d->kick, d->in_kick ? L->now + 1 : L->now);
     (void)rc;   /* -ENOMEM: the heap could not grow; nothing to do */
-}
-
-/* ---- sockets ----------------------------------------------------------------- */
-
-static void queue_sock(cio_http_sock **list, cio_http_sock *s)
-{
-    if (s->queued)
-        return;
-    s->queued = true;
-    s->next = *list;
-    *list = s;
-}
-
-static int cselect_of(int64_t res)
-{
-    if (res < 0)
-        return CURL_CSELECT_ERR;
-    int ev = 0;
-    if (res & (POLLIN | POLLHUP | POLLERR))
-        ev |= CURL_CSELECT_IN;
-    if (res & (POLLOUT | POLLHUP | POLLERR))
-        ev |= CURL_CSELECT_OUT;
-    if (res & POLLERR)
-        ev |= CURL_CSELECT_ERR;
-    return ev;
-}
-
-/* A POLL request ended (poller callback): record, let the kick act. */
-static void sock_update(cio_http_sock *s);
-
-static void sock_req_done(cio_io_req *req)
-{
-    cio_http_sock *s = req->ctx;
-    s->pending--;
-    if (s->removed) {
-        if (!s->pending)
-            queue_sock(&s->d->dead, s);
-    } else if (req->res == -ECANCELED) {
-        /* Cancelled because libcurl stopped wanting this side; on io_uring
-         * it may want it again by now, and the request could not be
-         * submitted anew while the kernel still held it. */
-        sock_update(s);
-        return;
-    } else {
-        s->ready |= cselect_of(req->res);
-        queue_sock(&s->d->ready, s);
-    }
-    kick(s->d);
-}
-
-static void submit_side(cio_http_sock *s, cio_io_req *req, int events)
-{
-    *req = (cio_io_req){ .op = CIO_OP_POLL, .flags = events, .fd = &s->fd,
-                         .done = sock_req_done, .ctx = s };
-    int rc = cio_poller_submit(&s->d->loop->poller, req);
-    if (rc == 0) {
-        s->pending++;
-        return;
-    }
-    s->ready |= rc == 1 ? cselect_of(req->res) : CURL_CSELECT_ERR;
-    queue_sock(&s->d->ready, s);
-    kick(s->d);
-}
-
-/* Make the pending requests match what libcurl wants. */
-static void sock_update(cio_http_sock *s)
-{
-    cio_poller *p = &s->d->loop->poller;
-    bool want_in = s->want & CURL_POLL_IN, want_out = s->want & CURL_POLL_OUT;
-    if (s->in.state == CIO_REQ_PENDING && !want_in)
-        cio_poller_cancel(p, &s->in);
-    if (s->out.state == CIO_REQ_PENDING && !want_out)
-        cio_poller_cancel(p, &s->out);
-    /* Readiness not yet told to libcurl stands for a request. */
-    if (want_in && s->in.state != CIO_REQ_PENDING && !(s->ready & CURL_CSELECT_IN))
-        submit_side(s, &s->in, POLLIN);
-    if (want_out && s->out.state != CIO_REQ_PENDING && !(s->ready & CURL_CSELECT_OUT))
-        submit_side(s, &s->out, POLLOUT);
-}
-
-static void sock_remove(cio_http_driver *d, cio_http_sock *s)
-{
-    cio_poller *p = &d->loop->poller;
-    s->removed = true;
-    s->want = 0;
-    cio_poller_cancel(p, &s->in);   /* epoll: done runs now; io_uring: later */
-    cio_poller_cancel(p, &s->out);
-    cio_fd_release(&s->fd);         /* before libcurl closes the number */
-    if (!s->pending && !s->queued) {
-        queue_sock(&d->dead, s);
-        kick(d);
-    }
-}
-
-static int on_socket(CURL *easy, curl_socket_t fd, int what, void *dp, void *sp)
-{
-    (void)easy;
-    cio_http_driver *d = dp;
-    cio_http_sock *s = sp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s)
-            sock_remove(d, s);
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        s->d = d;
-        s->s = fd;
-        if (cio_fd_open(&s->fd, fd, CIO_FD_STREAM) < 0) {
-            free(s);
-            return -1;
-        }
-        s->all_next = d->socks;
-        if (d->socks)
-            d->socks->all_prev = s;
-        d->socks = s;
-        curl_multi_assign(d->multi, fd, s);
-    }
-    s->want = what & (CURL_POLL_IN | CURL_POLL_OUT);
-    sock_update(s);
-    return 0;
 }
 
 /* ---- timers ------------------------------------------------------------------- */
@@ -201,21 +72,6 @@ static void resume_paused(cio_http_driver *d)
     }
 }
 
-static void free_dead(cio_http_driver *d)
-{
-    while (d->dead) {
-        cio_http_sock *s = d->dead;
-        d->dead = s->next;
-        if (s->all_prev)
-            s->all_prev->all_next = s->all_next;
-        else
-            d->socks = s->all_next;
-        if (s->all_next)
-            s->all_next->all_prev = s->all_prev;
-        free(s);
-    }
-}
-
 static void kick_fire(cio_timer_node *n)
 {
     cio_http_driver *d = DRIVER_OF(n, kick);
@@ -229,18 +85,18 @@ static void kick_fire(cio_timer_node *n)
         s->ready = 0;
         if (s->removed) {
             if (!s->pending)
-                queue_sock(&d->dead, s);
+                cio_http_sock_queue(&d->dead, s);
             continue;
         }
         int running;
         curl_multi_socket_action(d->multi, s->s, ev, &running);
         if (!s->removed)
-            sock_update(s);     /* re-arm the side that fired */
+            cio_http_sock_update(s);     /* re-arm the side that fired */
         else if (!s->pending)
-            queue_sock(&d->dead, s);
+            cio_http_sock_queue(&d->dead, s);
     }
     process_finished(d);
-    free_dead(d);
+    cio_http_socks_free_dead(d);
     d->in_kick = false;
 }
 
@@ -284,7 +140,7 @@ static void driver_shutdown(cio_loop *L)
     for (cio_http_sock *s = d->socks; s; s = s->all_next) {
         s->queued = false;
         if (!s->removed)            /* libcurl did not say REMOVE: do it */
-            sock_remove(d, s);
+            cio_http_sock_remove(d, s);
     }
     while (L->poller.inflight && socks_pending(d))
         cio_poller_wait(&L->poller, -1);
@@ -325,7 +181,7 @@ cio_http_driver *cio_http_driver_get(void)
     }
     cio_timer_node_init(&d->timer, timer_fire);
     cio_timer_node_init(&d->kick, kick_fire);
-    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, cio_http_on_socket);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
     curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, on_timer);
     curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
@@ -367,7 +223,7 @@ void cio_http_driver_unpause(cio_http_driver *d, cio_http_response *r)
     r->unpause_queued = true;
     r->unpause_next = d->unpause;
     d->unpause = r;
-    kick(d);
+    cio_http_kick(d);
 }
 
 void cio_http_driver_forget(cio_http_driver *d, cio_http_response *r)
