@@ -18,6 +18,8 @@
  *   /upload          "len=N sum=S" of the request body
  *   /conn            the connection's number (1, 2... in accept order)
  *   /garbage         a reply that is not HTTP
+ * A request in absolute form (http://host/path, as sent to a proxy) is
+ * counted in proxied and routed by its path.
  */
 #ifndef CIO_TEST_HTTP_FIXTURE_H
 #define CIO_TEST_HTTP_FIXTURE_H
@@ -49,6 +51,7 @@ typedef struct fixture {
     int flaky_hits;
     int slow_started, slow_closed;
     int requests;
+    int proxied;                /* requests in absolute form (as a proxy) */
 } fixture;
 
 typedef struct fx_request {
@@ -250,6 +253,11 @@ static int fx_reset(cio_stream *st)
 static int fx_route(fixture *fx, cio_stream *st, const fx_request *q, int conn)
 {
     const char *p = q->path;
+    if (strncmp(p, "http://", 7) == 0) {    /* asked as a proxy */
+        fx->proxied++;
+        p = strchr(p + 7, '/');
+        p = p ? p : "/";
+    }
     int a;
     char ra[64];
     if (sscanf(p, "/status/%d", &a) == 1)     /* 204 and 304 have no body */

@@ -660,6 +660,20 @@ static int errors_main(fixture *fx, cio_http_session *s)
 }
 HTTP_TEST(errors_map_to_cio_codes, errors_main)
 
+/* libcurl reads proxies from the environment, as curl does. */
+static int proxy_main(fixture *fx, cio_http_session *s)
+{
+    setenv("http_proxy", fx->base, 1);
+    setenv("no_proxy", "", 1);
+    cio_http_response *r = get_ok(s, "http://proxied.invalid/status/201");
+    cr_assert_eq(cio_http_response_status(r), 201);
+    cr_assert_eq(fx->proxied, 1);
+    cio_http_response_close(r);
+    unsetenv("http_proxy");
+    return 0;
+}
+HTTP_TEST(proxy_from_the_environment, proxy_main)
+
 /* ---- many at once ------------------------------------------------------------------ */
 
 static int many_main(fixture *fx, cio_http_session *s)
