@@ -592,6 +592,27 @@ static int retry_after_main(fixture *fx, cio_http_session *s)
 }
 HTTP_TEST(retry_after_seconds_honoured, retry_after_main)
 
+/* A Retry-After replaces the backoff: with a minute's backoff, "0" and a
+ * date in the past retry at once. */
+static int retry_after_now_main(fixture *fx, cio_http_session *s)
+{
+    cio_http_retry slow = { .attempts = 2, .delay = 60 * CIO_SEC };
+    static const char *const paths[] = { "/flaky/1/0", "/flaky/1/Wed,_21_Oct_2015_07:28:00_GMT" };
+    for (size_t i = 0; i < 2; i++) {
+        fx->flaky_hits = 0;
+        cio_http_request req = { .url = fx_url(fx, paths[i]) };
+        cio_http_response *r;
+        int64_t t0 = cio_now();
+        cr_assert_eq(cio_http_request_retry(s, &req, &slow, &r), 0);
+        cr_assert_eq(cio_http_response_status(r), 200, "%s", paths[i]);
+        cr_assert_eq(fx->flaky_hits, 2);
+        cr_assert_lt(cio_now() - t0, 10 * CIO_SEC, "no backoff: %s", paths[i]);
+        cio_http_response_close(r);
+    }
+    return 0;
+}
+HTTP_TEST(retry_after_zero_or_a_past_date_retries_at_once, retry_after_now_main)
+
 typedef struct retrier {
     cio_http_session *s;
     const char *url;
