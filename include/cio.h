@@ -25,5 +25,6 @@
 #include "cio/process.h"
 #include "cio/signal.h"
 #include "cio/file.h"
+#include "cio/http.h"
 
 #endif

@@ -32,6 +32,10 @@ static const struct expect codes[] = {
     { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
+    { CIO_EHTTP, "CIO_EHTTP", "HTTP protocol or transfer failure" },
+    { CIO_ETOOBIG, "CIO_ETOOBIG", "HTTP response body over the size limit" },
+    { CIO_ETOOMANYREDIRECTS, "CIO_ETOOMANYREDIRECTS", "too many HTTP redirects" },
+    { CIO_EHTTPSTATUS, "CIO_EHTTPSTATUS", "HTTP error status (400 or above)" },
     { -EBUSY, "EBUSY", "busy (the thread already has a loop, or a task already waits on the group)" },
     { -ECONNRESET, "ECONNRESET", NULL },
     { -EMSGSIZE, "EMSGSIZE", NULL },
@@ -75,7 +79,8 @@ Test(error, own_codes_live_above_the_errno_range)
 {
     int own[] = { CIO_EBROKEN, CIO_ENOHOST, CIO_EDNSAGAIN, CIO_EDNSFAIL,
                   CIO_EINCOMPLETE, CIO_ELIMIT,
-                  CIO_ETLS, CIO_ECERT, CIO_ETRUNCATED };
+                  CIO_ETLS, CIO_ECERT, CIO_ETRUNCATED,
+                  CIO_EHTTP, CIO_ETOOBIG, CIO_ETOOMANYREDIRECTS, CIO_EHTTPSTATUS };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         cr_assert_leq(own[i], -4096, "%d must not collide with any errno", own[i]);
         for (size_t k = 0; k < i; k++)

@@ -306,6 +306,29 @@ static int poll_main(void *arg)
 }
 BOTH(poll_for_readable_and_writable, poll_main)
 
+/* A poll for POLLOUT alone that has to wait: on epoll it used to sit on
+ * the read side's queue, retried only on input events, and hung. */
+static int poll_out_waits_main(void *arg)
+{
+    (void)arg;
+    pair p;
+    pair_open(&p, SOCK_STREAM);
+    static char junk[65536];
+    while (send(p.sv[0], junk, sizeof junk, MSG_DONTWAIT) > 0)
+        ;                       /* fill the send buffer */
+    poller_task pt = { .f = &p.f[0], .events = POLLOUT };
+    cio_task *t = spawn(poll_run, &pt, "poll");
+    cr_assert_eq(cio_sleep(1000), 0);
+    cr_assert(!cio_task_done(t), "the buffer is full: the poll waits");
+    while (recv(p.sv[1], junk, sizeof junk, MSG_DONTWAIT) > 0)
+        ;                       /* the peer drains it: writable again */
+    join_ok(t);
+    cr_assert(pt.rc > 0 && (pt.rc & POLLOUT), "writable: %d", pt.rc);
+    pair_close(&p);
+    return 0;
+}
+BOTH(poll_for_writable_waits_until_the_buffer_drains, poll_out_waits_main)
+
 static int blocked_recv_main(void *arg)
 {
     (void)arg;

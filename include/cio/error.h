@@ -32,6 +32,11 @@ enum {
     /* Subprocesses and signals (cio/process.h, cio/signal.h). */
     CIO_EINTERRUPTED = -4128, /* cio_run: SIGINT or SIGTERM cancelled the main
                                * task (cio_run_signal says which) */
+    /* HTTP client (cio/http.h; cio_http_last_error says why). */
+    CIO_EHTTP = -4144,     /* HTTP protocol or other libcurl failure */
+    CIO_ETOOBIG = -4145,   /* response body over the size limit */
+    CIO_ETOOMANYREDIRECTS = -4146, /* more redirects than allowed */
+    CIO_EHTTPSTATUS = -4147, /* HTTP status 400 or above (cio_http_response_check) */
 };
 
 /* A short English description of any code cio returns (negative errno or

@@ -32,6 +32,10 @@ static const struct code_text special[] = {
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
     { CIO_EINTERRUPTED, "CIO_EINTERRUPTED", "interrupted by a signal (SIGINT or SIGTERM)" },
+    { CIO_EHTTP, "CIO_EHTTP", "HTTP protocol or transfer failure" },
+    { CIO_ETOOBIG, "CIO_ETOOBIG", "HTTP response body over the size limit" },
+    { CIO_ETOOMANYREDIRECTS, "CIO_ETOOMANYREDIRECTS", "too many HTTP redirects" },
+    { CIO_EHTTPSTATUS, "CIO_EHTTPSTATUS", "HTTP error status (400 or above)" },
 };
 
 static const struct code_text *find(int code)

@@ -88,6 +88,9 @@ struct cio_loop {
     void *threadpool;               /* made at the first cio_to_thread */
     void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
     bool debug;                     /* debug mode (options or CIO_DEBUG) */
+    void *http;                     /* libcurl driver, made at the first
+                                       HTTP request (src/http/multi.c) */
+    void (*http_shutdown)(cio_loop *L);     /* set with http */
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
     void *reaper;                   /* children of closed processes (os) */
     void (*reaper_close)(cio_loop *L);  /* at close, once the tasks ended */

@@ -164,6 +164,8 @@ void cio_loop_close(cio_loop *L)
     if (L->reaper_close)
         L->reaper_close(L);         /* kills and reaps orphaned children */
     cio_handle_close_all(L);
+    if (L->http_shutdown)
+        L->http_shutdown(L);        /* libcurl's multi handle and sockets */
     if (L->threadpool_shutdown)
         L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */
     cio_threadsafe_finish(L);

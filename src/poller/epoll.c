@@ -115,8 +115,8 @@ static void ep_fd_remove(cio_poller *p, cio_fd *f)
 static void enqueue(cio_io_req *r)
 {
     cio_fd *f = r->fd;
-    cio_io_req **head = cio_op_is_write_side(r->op) ? &f->wq_head : &f->rq_head;
-    cio_io_req **tail = cio_op_is_write_side(r->op) ? &f->wq_tail : &f->rq_tail;
+    cio_io_req **head = cio_req_is_write_side(r) ? &f->wq_head : &f->rq_head;
+    cio_io_req **tail = cio_req_is_write_side(r) ? &f->wq_tail : &f->rq_tail;
     r->next = NULL;
     if (*tail)
         (*tail)->next = r;
@@ -127,7 +127,7 @@ static void enqueue(cio_io_req *r)
 
 static uint8_t side_of(const cio_io_req *r)
 {
-    return cio_op_is_write_side(r->op) ? CIO_READY_WRITE : CIO_READY_READ;
+    return cio_req_is_write_side(r) ? CIO_READY_WRITE : CIO_READY_READ;
 }
 
 /* Run r's system call and learn from its result whether its side of the
@@ -155,7 +155,7 @@ static int ep_submit(cio_poller *p, cio_io_req *r)
     r->started = false;
     /* Requests already waiting go first: keep each side in order. A poll
      * always looks, as it asks about the present. */
-    cio_io_req *waiting = cio_op_is_write_side(r->op) ? f->wq_head : f->rq_head;
+    cio_io_req *waiting = cio_req_is_write_side(r) ? f->wq_head : f->rq_head;
     if (!waiting && ((f->ready & side_of(r)) || r->op == CIO_OP_POLL)) {
         int64_t res = try_op(r);
         if (res != -EAGAIN) {
@@ -188,7 +188,7 @@ static bool unlink_req(cio_io_req **head, cio_io_req **tail, cio_io_req *r)
 static void ep_cancel(cio_poller *p, cio_io_req *r)
 {
     cio_fd *f = r->fd;
-    bool found = cio_op_is_write_side(r->op)
+    bool found = cio_req_is_write_side(r)
                      ? unlink_req(&f->wq_head, &f->wq_tail, r)
                      : unlink_req(&f->rq_head, &f->rq_tail, r);
     if (found)

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 enum cio_io_opcode {
@@ -108,6 +109,15 @@ struct cio_io_req {
     void *ctx;                  /* the submitter's */
     cio_io_req *next;           /* link in the descriptor's queue */
 };
+
+/* The side a request waits on. A poll for POLLOUT alone waits on the write
+ * side (else epoll would retry it only on input events, and a wait for
+ * writability would hang); any other poll on the read side. */
+static inline bool cio_req_is_write_side(const cio_io_req *r)
+{
+    return cio_op_is_write_side(r->op) ||
+           (r->op == CIO_OP_POLL && (r->flags & POLLOUT) && !(r->flags & POLLIN));
+}
 
 /* A descriptor registered with a loop's poller; embedded in the objects
  * that own descriptors (sockets, files). */

@@ -336,18 +336,18 @@ static void start_poll_phase(uring_state *s, cio_io_req *r)
 {
     r->started = true;
     struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_poll_add(sqe, r->fd->fd, cio_op_is_write_side(r->op) ? POLLOUT : POLLIN);
+    io_uring_prep_poll_add(sqe, r->fd->fd, cio_req_is_write_side(r) ? POLLOUT : POLLIN);
     io_uring_sqe_set_data64(sqe, user_data(r));
 }
 
 static cio_io_req **queue_head(cio_io_req *r)
 {
-    return cio_op_is_write_side(r->op) ? &r->fd->wq_head : &r->fd->rq_head;
+    return cio_req_is_write_side(r) ? &r->fd->wq_head : &r->fd->rq_head;
 }
 
 static cio_io_req **queue_tail(cio_io_req *r)
 {
-    return cio_op_is_write_side(r->op) ? &r->fd->wq_tail : &r->fd->rq_tail;
+    return cio_req_is_write_side(r) ? &r->fd->wq_tail : &r->fd->rq_tail;
 }
 
 /* r, the head of its queue, leaves it; the next request goes into the ring. */
