@@ -41,10 +41,13 @@ $(ASAN_BUILD)/build.ninja:
 	CC=$(CC) meson setup $(ASAN_BUILD) --buildtype=debug \
 	    -Db_sanitize=address,undefined -Db_lundef=false
 
+# --no-early-exit: Criterion's workers return from main, so LeakSanitizer
+# runs in each of them (with early exit it never does).
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	CIO_TEST_ARGS=--no-early-exit \
 	    scripts/run-tests $(ASAN_BUILD)
 
 $(TSAN_BUILD)/build.ninja:
