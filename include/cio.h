@@ -22,5 +22,7 @@
 #include "cio/tls.h"
 #include "cio/stream.h"
 #include "cio/server.h"
+#include "cio/debug.h"
+#include "cio/log.h"
 
 #endif

@@ -1,5 +1,6 @@
 /* loop.c — making, running and closing a loop; cio_run (asyncio.run). */
 #include "internal.h"
+#include "../debug/debug.h"
 #include "../debug/handle.h"
 #include "cio/error.h"
 #include "cio/loop.h"
@@ -102,6 +103,8 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
         L->now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
     cio_tls_loop = L;
+    if (L->debug)
+        cio_debug_loop_open(L, opts ? opts->slow_task_ms : 0);
     return L;
 }
 
@@ -160,6 +163,7 @@ void cio_loop_close(cio_loop *L)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
+    cio_debug_loop_close(L);
     cio_handle_close_all(L);
     if (L->threadpool_shutdown)
         L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */

@@ -1,0 +1,104 @@
+/* symbolize.c — code addresses to function names and source lines (libdw).
+ * Why libdw rather than running addr2line: see docs/decisions.md. */
+#include "symbolize.h"
+
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t dw_lock = PTHREAD_MUTEX_INITIALIZER;
+static Dwfl *dw;                /* the process's modules, reported once */
+static char *debuginfo_path;
+
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+/* (Re)read the module list: done at first use and when an address falls
+ * outside every known module (a library loaded since). */
+static bool report_modules(void)
+{
+    if (!dw)
+        dw = dwfl_begin(&callbacks);
+    if (!dw)
+        return false;
+    dwfl_report_begin(dw);
+    int rc = dwfl_linux_proc_report(dw, getpid());
+    dwfl_report_end(dw, NULL, NULL);
+    return rc == 0;
+}
+
+static Dwfl_Module *module_of(uintptr_t addr)
+{
+    if (!dw && !report_modules())
+        return NULL;
+    Dwfl_Module *m = dwfl_addrmodule(dw, addr);
+    if (!m && report_modules())
+        m = dwfl_addrmodule(dw, addr);
+    return m;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* adj: added back to the offsets printed (addr is pc - adj). */
+static bool with_libdw(uintptr_t addr, unsigned adj, char *buf, size_t len)
+{
+    Dwfl_Module *m = module_of(addr);
+    if (!m)
+        return false;
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(m, addr, &off, &sym, NULL, NULL, NULL);
+    if (!name)
+        return false;
+    off += adj;
+    Dwfl_Line *line = dwfl_module_getsrc(m, addr);
+    int lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    if (file) {
+        snprintf(buf, len, "%s+0x%lx (%s:%d)", name, (unsigned long)off, base_name(file),
+                 lineno);
+    } else {
+        const char *obj = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+        snprintf(buf, len, "%s+0x%lx (%s)", name, (unsigned long)off,
+                 obj ? base_name(obj) : "?");
+    }
+    return true;
+}
+
+static bool with_dladdr(uintptr_t addr, unsigned adj, char *buf, size_t len)
+{
+    Dl_info info;
+    if (!dladdr((void *)addr, &info)) {
+        snprintf(buf, len, "??");
+        return false;
+    }
+    const char *obj = info.dli_fname ? base_name(info.dli_fname) : "?";
+    if (!info.dli_sname) {
+        snprintf(buf, len, "?? (%s)", obj);
+        return false;
+    }
+    snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname,
+             (unsigned long)(addr + adj - (uintptr_t)info.dli_saddr), obj);
+    return true;
+}
+
+bool cio_symbolize(void *pc, bool return_address, char *buf, size_t len)
+{
+    unsigned adj = return_address && pc ? 1 : 0;
+    uintptr_t addr = (uintptr_t)pc - adj;
+    pthread_mutex_lock(&dw_lock);
+    bool ok = with_libdw(addr, adj, buf, len);
+    pthread_mutex_unlock(&dw_lock);
+    return ok || with_dladdr(addr, adj, buf, len);
+}
