@@ -141,6 +141,6 @@ __attribute__((noinline)) void cio_dump_tasks(FILE *out)
         return;
     self_stack self = { .n = 0 };
     if (L->current)
-        self.n = cio_backtrace_capture(self.pcs, DUMP_FRAMES, 0);
+        self.n = cio_backtrace_capture(self.pcs, DUMP_FRAMES, 1);
     dump_loop(out, L, &self);
 }
