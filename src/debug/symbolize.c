@@ -3,12 +3,15 @@
 #include "symbolize.h"
 
 #include <dlfcn.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cio/task.h"
 
 static pthread_mutex_t dw_lock = PTHREAD_MUTEX_INITIALIZER;
 static Dwfl *dw;                /* the process's modules, reported once */
@@ -51,6 +54,31 @@ static const char *base_name(const char *path)
 }
 
 /* adj: added back to the offsets printed (addr is pc - adj). */
+/* The source line of addr. dwfl_module_getsrc finds the compile unit
+ * through .debug_aranges, which clang does not emit: then look through the
+ * units for the one whose ranges hold the address. */
+static const char *source_line(Dwfl_Module *m, uintptr_t addr, int *lineno)
+{
+    Dwfl_Line *line = dwfl_module_getsrc(m, addr);
+    if (line)
+        return dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
+    Dwarf_Addr bias;
+    Dwarf *dw = dwfl_module_getdwarf(m, &bias);
+    if (!dw)
+        return NULL;
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu;
+        if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_haspc(&cu, addr - bias) > 0) {
+            Dwarf_Line *l = dwarf_getsrc_die(&cu, addr - bias);
+            return l && dwarf_lineno(l, lineno) == 0 ? dwarf_linesrc(l, NULL, NULL) : NULL;
+        }
+        off = next;
+    }
+    return NULL;
+}
+
 static bool with_libdw(uintptr_t addr, unsigned adj, char *buf, size_t len)
 {
     Dwfl_Module *m = module_of(addr);
@@ -62,9 +90,8 @@ static bool with_libdw(uintptr_t addr, unsigned adj, char *buf, size_t len)
     if (!name)
         return false;
     off += adj;
-    Dwfl_Line *line = dwfl_module_getsrc(m, addr);
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    const char *file = source_line(m, addr, &lineno);
     if (file) {
         snprintf(buf, len, "%s+0x%lx (%s:%d)", name, (unsigned long)off, base_name(file),
                  lineno);
@@ -93,7 +120,7 @@ static bool with_dladdr(uintptr_t addr, unsigned adj, char *buf, size_t len)
     return true;
 }
 
-bool cio_symbolize(void *pc, bool return_address, char *buf, size_t len)
+static bool symbolize_here(void *pc, bool return_address, char *buf, size_t len)
 {
     unsigned adj = return_address && pc ? 1 : 0;
     uintptr_t addr = (uintptr_t)pc - adj;
@@ -101,4 +128,33 @@ bool cio_symbolize(void *pc, bool return_address, char *buf, size_t len)
     bool ok = with_libdw(addr, adj, buf, len);
     pthread_mutex_unlock(&dw_lock);
     return ok || with_dladdr(addr, adj, buf, len);
+}
+
+/* libdw reading a line table takes more stack than a task may have (128 KiB
+ * by default): from a task, the lookup runs on a thread of its own. */
+typedef struct lookup {
+    void *pc;
+    bool return_address;
+    char *buf;
+    size_t len;
+    bool ok;
+} lookup;
+
+static void *lookup_thread(void *arg)
+{
+    lookup *q = arg;
+    q->ok = symbolize_here(q->pc, q->return_address, q->buf, q->len);
+    return NULL;
+}
+
+bool cio_symbolize(void *pc, bool return_address, char *buf, size_t len)
+{
+    if (!cio_task_current())
+        return symbolize_here(pc, return_address, buf, len);
+    lookup q = { pc, return_address, buf, len, false };
+    pthread_t th;
+    if (pthread_create(&th, NULL, lookup_thread, &q) != 0)
+        return with_dladdr((uintptr_t)pc - (return_address ? 1 : 0), return_address, buf, len);
+    pthread_join(th, NULL);
+    return q.ok;
 }

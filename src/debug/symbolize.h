@@ -4,8 +4,10 @@
  * modules, read from /proc/self/maps), so static functions and functions of
  * the executable (not in its dynamic symbol table) are named, with their
  * source line when the object has debug information; falls back to dladdr.
- * Thread-safe (one process-wide libdw session behind a mutex). Not
- * async-signal-safe: the watchdog symbolizes on its own thread.
+ * Thread-safe (one process-wide libdw session behind a mutex). Called from
+ * a task, it runs the lookup on a short-lived thread: libdw needs more stack
+ * than a task has. Not async-signal-safe: the watchdog symbolizes on its
+ * own thread.
  */
 #ifndef CIO_DEBUG_SYMBOLIZE_H
 #define CIO_DEBUG_SYMBOLIZE_H
