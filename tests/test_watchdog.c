@@ -7,6 +7,7 @@
  * is the behaviour under test. Nothing else is synchronised by sleeping. */
 #include "helpers.h"
 
+#include <signal.h>
 #include <time.h>
 
 static int64_t real_ns(void)
@@ -129,4 +130,38 @@ Test(watchdog, is_off_outside_debug_mode, .init = cr_redirect_stderr)
     cr_assert_eq(cio_run_with(&o, not_debug_main, (void *)(intptr_t)100), 0);
     cr_assert_null(strstr(captured_stderr(), "watchdog"));
     cr_assert_not(cio_debug_enabled());     /* no loop at all now */
+}
+
+/* SIGQUIT while a task blocks the loop: the loop cannot print the dump
+ * until the task yields; the watchdog says so with its report, then the
+ * loop prints the dump. */
+__attribute__((noinline)) int watchdog_quit_then_block(void *arg)
+{
+    cr_assert_eq(raise(SIGQUIT), 0);
+    watchdog_block_for_ms((int)(intptr_t)arg);
+    int rc = cio_sleep(1000000);    /* the loop makes a pass: the dump */
+    __asm__ volatile("" : "+r"(rc) :: "memory");    /* not a tail call */
+    return rc;
+}
+
+static int quit_main(void *arg)
+{
+    cr_assert_eq(cio_dump_on_sigquit(), 0);
+    cio_task *t = spawn(watchdog_quit_then_block, arg, "stuck");
+    return cio_task_join(t, NULL);
+}
+
+Test(watchdog, sigquit_while_stuck_dumps_once_the_task_yields, .init = cr_redirect_stderr)
+{
+    cio_loop_options o = { .debug = true, .slow_task_ms = 50 };
+    cr_assert_eq(cio_run_with(&o, quit_main, (void *)(intptr_t)300), 0);
+    const char *err = captured_stderr();
+    const char *report = strstr(err, "cio: watchdog: task 'stuck'");
+    const char *note = strstr(err, "a task dump was asked for");
+    const char *total = strstr(err, "yielded after blocking the loop");
+    const char *dump = strstr(err, "cio: task dump:");
+    cr_assert(report && note && total && dump, "%s", err);
+    cr_assert(report < note && note < total && total < dump, "%s", err);
+    cr_assert(strstr(dump, "'stuck' waiting: sleep"), "%s", err);
+    cr_assert(strstr(dump, "watchdog_quit_then_block+"), "%s", err);
 }

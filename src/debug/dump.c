@@ -1,9 +1,11 @@
 /* dump.c — the task dump (cio_dump_tasks): every task of the loop with its
  * state, what it waits on and its stack, like Go's goroutine dump. */
 #include "backtrace.h"
+#include "debug.h"
 #include "symbolize.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "../core/internal.h"
@@ -34,7 +36,7 @@ static void print_io(FILE *out, const cio_io_req *r)
             writable ? "writable" : "readable", op_name(r->op));
 }
 
-static void print_reason(FILE *out, cio_loop *L, const cio_waiter *w)
+static void print_reason(FILE *out, int64_t now, const cio_waiter *w)
 {
     const void *o = w->why_obj;
     switch (w->why) {
@@ -67,13 +69,16 @@ static void print_reason(FILE *out, cio_loop *L, const cio_waiter *w)
     default: fprintf(out, "a wait"); break;
     }
     if (w->timer.index != UINT32_MAX) {
-        long long ms = (long long)((w->timer.deadline - L->now) / 1000000);
-        fprintf(out, w->why == CIO_WAIT_SLEEP ? " until %lld ms from now"
-                                              : ", times out in %lld ms", ms);
+        long long ms = (long long)((w->timer.deadline - now) / 1000000);
+        if (ms < 0)     /* due: the loop has not been back to its timers */
+            fprintf(out, w->why == CIO_WAIT_SLEEP ? " (due)" : ", timed out");
+        else
+            fprintf(out, w->why == CIO_WAIT_SLEEP ? " until %lld ms from now"
+                                                  : ", times out in %lld ms", ms);
     }
 }
 
-static void print_state(FILE *out, cio_loop *L, const cio_task *t)
+static void print_state(FILE *out, int64_t now, const cio_task *t)
 {
     switch (t->state) {
     case CIO_TASK_NEW: fprintf(out, "new (not started)"); break;
@@ -82,7 +87,7 @@ static void print_state(FILE *out, cio_loop *L, const cio_task *t)
     case CIO_TASK_PARKED:
         fprintf(out, "waiting: ");
         if (t->wait)
-            print_reason(out, L, t->wait);
+            print_reason(out, now, t->wait);
         break;
     case CIO_TASK_DONE:
         fprintf(out, "done, status %d (%s)", t->status, cio_errname(t->status));
@@ -112,11 +117,11 @@ static void print_stack(FILE *out, const cio_task *t, const self_stack *self)
     cio_backtrace_print(out, pcs, n, "    ");
 }
 
-static void dump_task(FILE *out, cio_loop *L, const cio_task *t, const self_stack *self)
+static void dump_task(FILE *out, int64_t now, const cio_task *t, const self_stack *self)
 {
     fprintf(out, "task %llu '%s' ", (unsigned long long)t->id, cio_task_name(t));
-    print_state(out, L, t);
-    fprintf(out, ", age %.3f s\n", (double)(L->now - t->born) / 1e9);
+    print_state(out, now, t);
+    fprintf(out, ", age %.3f s\n", (double)(now - t->born) / 1e9);
     print_stack(out, t, self);
 }
 
@@ -127,20 +132,46 @@ static void dump_loop(FILE *out, cio_loop *L, const self_stack *self)
         n++;
     fprintf(out, "cio: task dump: %zu task%s (%zu not finished)\n", n,
             n == 1 ? "" : "s", L->live);
+    /* The loop's cached clock may be a whole run late (a task that blocked
+     * it); a real-clock loop's time is read afresh. */
+    int64_t now = L->virtual_clock ? L->now : cio_debug_clock();
     for (cio_task *t = L->all_head; t; t = t->all_next)
-        dump_task(out, L, t, self);
+        dump_task(out, now, t, self);
     fprintf(out, "cio: end of task dump\n");
     fflush(out);
 }
 
-/* noinline: the stack captured here starts at our caller. */
+typedef struct dump_job {
+    FILE *out;
+    cio_loop *L;
+    const self_stack *self;
+} dump_job;
+
+static void *dump_thread(void *arg)
+{
+    dump_job *j = arg;
+    dump_loop(j->out, j->L, j->self);
+    return NULL;
+}
+
+/* noinline: the stack captured here starts at our caller. Called from a
+ * task, the dump is printed by a thread of its own while this one waits:
+ * symbolizing needs more stack than a task has (symbolize.h), and one
+ * thread for the whole dump costs less than one per frame. */
 __attribute__((noinline)) void cio_dump_tasks(FILE *out)
 {
     cio_loop *L = cio_tls_loop;
     if (!L)
         return;
     self_stack self = { .n = 0 };
-    if (L->current)
+    if (L->current) {
         self.n = cio_backtrace_capture(self.pcs, DUMP_FRAMES, 1);
+        dump_job j = { out, L, &self };
+        pthread_t th;
+        if (pthread_create(&th, NULL, dump_thread, &j) == 0) {
+            pthread_join(th, NULL);
+            return;
+        }
+    }
     dump_loop(out, L, &self);
 }
