@@ -26,5 +26,7 @@
 #include "cio/signal.h"
 #include "cio/file.h"
 #include "cio/http.h"
+#include "cio/debug.h"
+#include "cio/log.h"
 
 #endif

@@ -40,6 +40,8 @@ typedef struct cio_waiter {
     void *data;                     /* hand-off slot for the waker */
     int result;                     /* what the wait returns */
     uint8_t state;
+    uint8_t why;                    /* what it waits on (task dump) */
+    const void *why_obj;            /* ... the lock, queue, request, task */
     cio_timer_node timer;           /* the wait's own deadline */
 } cio_waiter;
 

@@ -44,6 +44,11 @@ typedef struct cio_loop_options {
     /* cio_run / cio_run_with: do not turn SIGINT and SIGTERM into the main
      * task's cancellation (cio/signal.h); leave them alone. */
     bool no_signal_handlers;
+    /* Debug mode's watchdog reports a task that runs this many milliseconds
+     * without yielding (a blocking call in a task), while it is stuck, with
+     * its stack; 0 means CIO_SLOW_TASK_MS from the environment, else 100.
+     * asyncio's loop.slow_callback_duration. See cio/debug.h. */
+    unsigned slow_task_ms;
 } cio_loop_options;
 
 /* The default task stack: 128 KiB of address space, committed lazily, so a

@@ -100,6 +100,7 @@ int cio_gather(cio_task **tasks, size_t n, int *statuses, void **results,
     }
     struct gather g = { .tasks = tasks, .n = n };
     cio_waiter_init(&g.w);
+    cio_waiter_why(&g.w, CIO_WAIT_GATHER, NULL);
     for (size_t i = 0; i < n; i++) {
         cio_task *t = tasks[i];
         hooks[i] = (cio_done_hook){ .fn = NULL };
@@ -171,6 +172,7 @@ int cio_wait(cio_task **tasks, size_t n, enum cio_wait_mode mode,
         return rc;
     struct waitset s = { .mode = mode, .n = n };
     cio_waiter_init(&s.w);
+    cio_waiter_why(&s.w, CIO_WAIT_GATHER, NULL);
     for (size_t i = 0; i < n; i++) {
         if (tasks[i]->state == CIO_TASK_DONE) {
             s.done++;
@@ -250,6 +252,7 @@ int cio_as_completed_next(cio_as_completed *ac, cio_task **out)
     while (rc == 0 && ac->_ready_count == 0) {
         cio_waiter w;
         cio_waiter_init(&w);
+        cio_waiter_why(&w, CIO_WAIT_GATHER, NULL);
         ac->_waiter = &w;
         rc = cio_wait_park(&w, NULL, CIO_NEVER);
         ac->_waiter = NULL;

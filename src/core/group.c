@@ -89,6 +89,7 @@ int cio_group_wait(cio_group *g)
         return -EBUSY;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_GROUP, g);
     g->_waiter = &w;
     int rc = cio_wait_until_zero(&w, &g->_alive, cancel_children_cb, g);
     g->_waiter = NULL;

@@ -60,6 +60,7 @@ struct cio_task {
     uint64_t id;
     cio_stack stack;
     cio_san_ctx san;
+    int64_t born;                   /* spawn time, loop clock (task dump) */
     char name[32];
 };
 
@@ -94,6 +95,7 @@ struct cio_loop {
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
     void *reaper;                   /* children of closed processes (os) */
     void (*reaper_close)(cio_loop *L);  /* at close, once the tasks ended */
+    struct cio_debug *dbg;          /* watchdog, dump requests (src/debug/) */
 };
 
 /* The calling thread's loop. */
@@ -142,6 +144,35 @@ enum cio_waiter_state {
 };
 
 void cio_waiter_init(cio_waiter *w);
+
+/* What a parked task waits on, for the task dump (src/debug/dump.c). A
+ * primitive records it with cio_waiter_why after cio_waiter_init: two
+ * stores. obj is the object waited on (see each kind). */
+enum cio_wait_kind {
+    CIO_WAIT_OTHER,         /* not recorded */
+    CIO_WAIT_SLEEP,         /* sleep: the deadline is the waiter's timer */
+    CIO_WAIT_IO,            /* obj: the cio_io_req (fd and operation) */
+    CIO_WAIT_LOCK,          /* obj: cio_lock */
+    CIO_WAIT_SEMAPHORE,     /* obj: cio_semaphore */
+    CIO_WAIT_EVENT,         /* obj: cio_event */
+    CIO_WAIT_CONDITION,     /* obj: cio_condition */
+    CIO_WAIT_BARRIER,       /* obj: cio_barrier */
+    CIO_WAIT_QUEUE_GET,     /* obj: cio_queue */
+    CIO_WAIT_QUEUE_PUT,     /* obj: cio_queue */
+    CIO_WAIT_QUEUE_JOIN,    /* obj: cio_queue */
+    CIO_WAIT_JOIN,          /* obj: the cio_task joined */
+    CIO_WAIT_GROUP,         /* obj: the cio_group */
+    CIO_WAIT_GATHER,        /* gather / wait / as_completed (obj: NULL) */
+    CIO_WAIT_THREAD,        /* obj: the job's function (cio_to_thread) */
+    CIO_WAIT_FLUSH,         /* a stream's output draining (obj: NULL) */
+    CIO_WAIT_CONNECT,       /* a connection race's next attempt (obj: NULL) */
+};
+
+static inline void cio_waiter_why(cio_waiter *w, uint8_t kind, const void *obj)
+{
+    w->why = kind;
+    w->why_obj = obj;
+}
 
 /* Park the current task on w (queued on list, if not NULL) until it is woken,
  * the absolute deadline passes (CIO_NEVER: none) or the task is cancelled.

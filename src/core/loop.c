@@ -1,5 +1,6 @@
 /* loop.c — making, running and closing a loop; cio_run (asyncio.run). */
 #include "internal.h"
+#include "../debug/debug.h"
 #include "../debug/handle.h"
 #include "../os/signal_internal.h"
 #include "cio/error.h"
@@ -103,6 +104,8 @@ cio_loop *cio_loop_create(const cio_loop_options *opts)
         L->now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
     cio_tls_loop = L;
+    if (L->debug)
+        cio_debug_loop_open(L, opts ? opts->slow_task_ms : 0);
     return L;
 }
 
@@ -163,6 +166,7 @@ void cio_loop_close(cio_loop *L)
     report_unretrieved(L);
     if (L->reaper_close)
         L->reaper_close(L);         /* kills and reaps orphaned children */
+    cio_debug_loop_close(L);
     cio_handle_close_all(L);
     if (L->http_shutdown)
         L->http_shutdown(L);        /* libcurl's multi handle and sockets */

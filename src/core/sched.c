@@ -7,6 +7,7 @@
  * nobody else will free.
  */
 #include "internal.h"
+#include "../debug/debug.h"
 
 #include <errno.h>
 #include <time.h>
@@ -49,10 +50,14 @@ void cio_sched_switch_away(cio_task *self)
         cio_task *next = pop_ready(L);
         if (next == self)
             return;             /* yielded with nobody else ready */
+        if (__builtin_expect(L->dbg != NULL, 0))
+            cio_debug_switch(L, next);
         L->current = next;
         cio_san_before_switch(&self->san, &next->san, exiting);
         cio_ctx_switch(&self->sp, next->sp);
     } else {
+        if (__builtin_expect(L->dbg != NULL, 0))
+            cio_debug_switch(L, NULL);
         L->current = NULL;
         cio_san_before_switch(&self->san, &L->san, exiting);
         cio_ctx_switch(&self->sp, L->sp);
@@ -115,6 +120,8 @@ static void run_one(cio_loop *L)
 {
     cio_task *t = pop_ready(L);
     L->budget = L->budget_max;
+    if (__builtin_expect(L->dbg != NULL, 0))
+        cio_debug_switch(L, t);
     L->current = t;
     L->switches++;
     cio_san_before_switch(&L->san, &t->san, 0);
@@ -127,6 +134,8 @@ int cio_sched_run(cio_loop *L, bool (*stop)(cio_loop *, void *), void *arg)
     for (;;) {
         free_dead(L);
         cio_threadsafe_run(L);      /* calls from other threads */
+        if (__builtin_expect(L->dbg != NULL, 0))
+            cio_debug_pass(L);      /* a task dump asked by SIGQUIT */
         if (stop(L, arg))
             return 0;
         L->iterations++;

@@ -213,6 +213,7 @@ static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
     t->group = NULL;
     t->group_prev = t->group_next = NULL;
     t->id = new_id(L);
+    t->born = L->now;
 }
 
 int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
@@ -291,6 +292,7 @@ int cio_task_join(cio_task *t, void **result)
     if (t->state != CIO_TASK_DONE) {
         cio_waiter w;
         cio_waiter_init(&w);
+        cio_waiter_why(&w, CIO_WAIT_JOIN, t);
         cio_done_hook h = { .fn = wake_joiner, .ctx = &w };
         cio_task_hook_add(t, &h);
         t->joining = true;

@@ -38,6 +38,7 @@ int cio_sleep_until(int64_t deadline)
         return cio_yield();     /* like asyncio.sleep(0): still a checkpoint */
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_SLEEP, NULL);
     int rc = cio_wait_park(&w, NULL, deadline);
     return rc == -ETIMEDOUT ? 0 : rc;
 }

@@ -54,6 +54,8 @@ void cio_waiter_init(cio_waiter *w)
     w->data = NULL;
     w->result = 0;
     w->state = CIO_WAITER_IDLE;
+    w->why = CIO_WAIT_OTHER;
+    w->why_obj = NULL;
     cio_timer_node_init(&w->timer, NULL);
 }
 

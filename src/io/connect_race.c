@@ -84,6 +84,7 @@ static int wait_turn(race *r, int64_t delay)
 {
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_CONNECT, NULL);
     r->starter = &w;
     int rc = cio_wait_park(&w, NULL, delay < 0 ? CIO_NEVER : cio_deadline_after(delay));
     r->starter = NULL;

@@ -95,6 +95,7 @@ int64_t cio_io_await(cio_io_req *r, int64_t deadline)
         return rc;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_IO, r);
     r->done = wake_awaiter;
     r->ctx = &w;
     rc = cio_poller_submit(p, r);

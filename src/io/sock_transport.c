@@ -198,6 +198,7 @@ static int st_flush(cio_transport *t, size_t mark)
     while (!x->error && x->out.bytes > mark) {
         cio_waiter w;
         cio_waiter_init(&w);
+        cio_waiter_why(&w, CIO_WAIT_FLUSH, NULL);
         w.data = &mark;
         int rc = cio_wait_park(&w, &x->flushers, CIO_NEVER);
         if (rc < 0)
@@ -228,6 +229,7 @@ static void stop_sending(sock_transport *x)
         return;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_IO, &x->req);
     x->closer = &w;
     cio_scope shield;
     cio_scope_enter_shielded(&shield, CIO_NEVER);

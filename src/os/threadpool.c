@@ -294,6 +294,7 @@ int cio_to_thread_ex(void *(*fn)(void *), void *arg, void **result,
     L->refs++;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_THREAD, (const void *)fn);
     j->waiter = &w;
     rc = cio_wait_park(&w, NULL, CIO_NEVER);
     if (rc < 0) {

@@ -39,6 +39,7 @@ int cio_barrier_wait(cio_barrier *b)
         return pass(b);
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_BARRIER, b);
     return cio_wait_park(&w, &b->_waiters, CIO_NEVER);
 }
 

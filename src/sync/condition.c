@@ -46,6 +46,7 @@ int cio_condition_wait(cio_condition *c)
         return rc;              /* the lock is untouched */
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_CONDITION, c);
     (void)cio_lock_release(c->_lock);
     rc = cio_wait_park(&w, &c->_waiters, CIO_NEVER);
     reacquire(c->_lock);

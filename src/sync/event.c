@@ -27,5 +27,6 @@ int cio_event_wait(cio_event *e)
         return rc;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_EVENT, e);
     return cio_wait_park(&w, &e->_waiters, CIO_NEVER);
 }

@@ -31,6 +31,7 @@ int cio_lock_acquire(cio_lock *l)
         return 0;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_LOCK, l);
     return cio_wait_park(&w, &l->_waiters, CIO_NEVER);
 }
 

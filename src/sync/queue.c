@@ -133,6 +133,7 @@ int cio_queue_put(cio_queue *q, const void *item)
         return put_now(q, item);
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_QUEUE_PUT, q);
     w.data = (void *)item;              /* only read, by get_now */
     /* 0: a getter moved the item in; -ESHUTDOWN / -ECANCELED: it was not. */
     return cio_wait_park(&w, &q->_putters, CIO_NEVER);
@@ -160,6 +161,7 @@ int cio_queue_get(cio_queue *q, void *item)
         return -ESHUTDOWN;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_QUEUE_GET, q);
     w.data = item;                      /* a putter copies the item here */
     /* 0: *item was filled; -ESHUTDOWN / -ECANCELED: it was not touched. */
     return cio_wait_park(&w, &q->_getters, CIO_NEVER);
@@ -191,6 +193,7 @@ int cio_queue_join(cio_queue *q)
         return rc;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_QUEUE_JOIN, q);
     return cio_wait_park(&w, &q->_joiners, CIO_NEVER);
 }
 

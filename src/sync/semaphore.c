@@ -38,6 +38,7 @@ int cio_semaphore_acquire(cio_semaphore *s)
         return 0;
     cio_waiter w;
     cio_waiter_init(&w);
+    cio_waiter_why(&w, CIO_WAIT_SEMAPHORE, s);
     return cio_wait_park(&w, &s->_waiters, CIO_NEVER);
 }
 
