@@ -363,6 +363,107 @@ Test(stream, peek_waits_for_want_bytes_and_consume_takes_them)
     cr_assert_eq(run_virtual(peek_main, NULL), 0);
 }
 
+/* ---- borrowed read buffers (epoll) ---------------------------------------- */
+
+static void put_n(int fd, char c, size_t n)
+{
+    char buf[1500];
+    cr_assert_leq(n, sizeof buf);
+    memset(buf, c, n);
+    cr_assert_eq(send(fd, buf, n, MSG_DONTWAIT), (ssize_t)n);
+}
+
+static bool all_are(const char *p, char c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != c)
+            return false;
+    return true;
+}
+
+/* A big read goes into a buffer the stream borrows from the thread; the
+ * bytes a peek shows stay put while another stream borrows and reads, until
+ * the next call on their own stream. After a small read the stream reads
+ * into a buffer of its own again. On io_uring every stream has its own. */
+static int borrow_main(void *arg)
+{
+    (void)arg;
+    bool lends = strcmp(cio_loop_backend(cio_loop_current()), "epoll") == 0;
+    int pa, pb;
+    cio_stream *a = stream_and_fd(&pa, NULL, false);
+    cio_stream *b = stream_and_fd(&pb, NULL, false);
+    const char *va, *vb;
+    size_t na, nb;
+    put_n(pa, 'a', 1500);
+    cr_assert_eq(cio_stream_peek(a, 1, &va, &na), 0);
+    cr_assert_eq(na, 1500);
+    cr_assert_eq(a->lent, lends);
+    cr_assert_eq(cio_stream_consume(a, na), 0);
+    /* a's view is still good: b must borrow another buffer, not a's. */
+    put_n(pb, 'b', 1500);
+    cr_assert_eq(cio_stream_peek(b, 1, &vb, &nb), 0);
+    cr_assert_eq(nb, 1500);
+    cr_assert_eq(b->lent, lends);
+    cr_assert_neq(va, vb);
+    cr_assert(all_are(va, 'a', 1500), "a's bytes were overwritten");
+    cr_assert(all_are(vb, 'b', 1500));
+    /* A small read still borrows (the last one was big), the next one not. */
+    put(pa, "x");
+    cr_assert_eq(cio_stream_peek(a, 1, &va, &na), 0);
+    cr_assert_eq(na, 1);
+    cr_assert_eq(a->lent, lends);
+    cr_assert_eq(cio_stream_consume(a, 1), 0);
+    put(pa, "y");
+    cr_assert_eq(cio_stream_peek(a, 1, &va, &na), 0);
+    cr_assert(na == 1 && va[0] == 'y');
+    cr_assert_not(a->lent);
+    cr_assert_not_null(a->buf);
+    cr_assert(all_are(vb, 'b', 1500), "b's unread bytes were overwritten");
+    /* The end of stream comes through a borrowed read too. */
+    cr_assert_eq(cio_stream_consume(b, nb), 0);
+    shutdown(pb, SHUT_WR);
+    char buf[8];
+    cr_assert_eq(cio_stream_read(b, buf, 1), 0);
+    cr_assert(cio_stream_at_eof(b));
+    cr_assert_eq(cio_stream_close(a), 0);
+    cr_assert_eq(cio_stream_close(b), 0);
+    close(pa);
+    close(pb);
+    return 0;
+}
+
+Test(stream, big_reads_borrow_a_buffer_and_views_survive_other_streams)
+{
+    cr_assert_eq(run_virtual(borrow_main, NULL), 0);
+}
+
+/* A reader cancelled while it waits for readability (holding no buffer)
+ * loses nothing: the bytes that come later are read by the next call. */
+static int borrow_cancel_main(void *arg)
+{
+    (void)arg;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    const char *v;
+    size_t n;
+    cio_scope sc;
+    cio_scope_enter(&sc, cio_deadline_after(CIO_SEC));
+    cr_assert_eq(cio_stream_peek(st, 1, &v, &n), -ECANCELED);
+    cr_assert_eq(cio_scope_leave(&sc), -ETIMEDOUT);
+    if (strcmp(cio_loop_backend(cio_loop_current()), "epoll") == 0)
+        cr_assert_null(st->buf, "a waiting reader holds no buffer");
+    put_n(peer, 'z', 1200);
+    cr_assert_eq(cio_stream_peek(st, 1200, &v, &n), 0);
+    cr_assert(n == 1200 && all_are(v, 'z', 1200));
+    cr_assert_eq(cio_stream_close(st), 0);
+    close(peer);
+    return 0;
+}
+
+Test(stream, reader_cancelled_while_waiting_to_borrow_loses_nothing)
+{
+    cr_assert_eq(run_virtual(borrow_cancel_main, NULL), 0);
+}
+
 static int read_all_main(void *arg)
 {
     (void)arg;

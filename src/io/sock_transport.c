@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "out_queue.h"
@@ -153,6 +154,37 @@ static ssize_t st_read(cio_transport *t, void *buf, size_t len)
     return cio_socket_recv(of(t)->sock, buf, len);
 }
 
+/* Like send_in_place: on a backend with sync_cancel a recv may run from
+ * memory that is the caller's only for this call; if it would pend, it is
+ * taken back at once. The read-ready bit spares the attempt when the socket
+ * is known drained. */
+static ssize_t st_try_read(cio_transport *t, void *buf, size_t len)
+{
+    sock_transport *x = of(t);
+    cio_poller *p = cio_io_poller();
+    if (!p || !p->be->sync_cancel)
+        return -EOPNOTSUPP;
+    if (!(x->sock->io.ready & (CIO_READY_READ | CIO_READY_HUP)))
+        return -EAGAIN;
+    cio_io_req r = { .op = CIO_OP_RECV, .fd = &x->sock->io, .io = { buf, len },
+                     .done = ignore_done };
+    int rc = cio_poller_submit(p, &r);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        cio_poller_cancel(p, &r);       /* synchronous: sync_cancel */
+        if (r.state != CIO_REQ_DONE)
+            abort();    /* it would read into memory the caller reuses */
+    }
+    return r.res == -ECANCELED ? -EAGAIN : r.res;
+}
+
+static int st_wait_readable(cio_transport *t)
+{
+    int rc = cio_io_poll(&of(t)->sock->io, POLLIN, CIO_NEVER);
+    return rc < 0 ? rc : 0;
+}
+
 static int st_write(cio_transport *t, const struct iovec *iov, int iovcnt)
 {
     sock_transport *x = of(t);
@@ -263,6 +295,8 @@ static cio_socket *st_socket(cio_transport *t) { return of(t)->sock; }
 
 static const cio_transport_ops sock_ops = {
     .read = st_read,
+    .try_read = st_try_read,
+    .wait_readable = st_wait_readable,
     .write = st_write,
     .pending = st_pending,
     .flush = st_flush,

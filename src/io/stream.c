@@ -44,6 +44,7 @@ int cio_stream_from_transport(cio_stream **out, cio_transport *t, const cio_stre
     st->t = t;
     st->limit = opts && opts->limit ? opts->limit : DEFAULT_LIMIT;
     st->first_cap = opts && opts->read_buffer ? opts->read_buffer : DEFAULT_READ_BUFFER;
+    cio_stream_thread_enter();
     *out = st;
     return 0;
 }
@@ -61,8 +62,9 @@ void cio_stream_set_transport(cio_stream *st, cio_transport *t) { st->t = t; }
 
 static void stream_free(cio_stream *st)
 {
-    free(st->buf);
+    cio_stream_drop_buffer(st);
     free(st);
+    cio_stream_thread_leave();
 }
 
 int cio_stream_close(cio_stream *st)

@@ -14,6 +14,10 @@ struct cio_stream {
     size_t limit;               /* read_until / read_line / peek */
     size_t high, low;           /* drain's water marks */
     bool eof;                   /* the transport read returned 0 */
+    bool lent;                  /* buf is the thread's, lent while it holds
+                                   unread bytes (stream_read.c) */
+    bool bulk;                  /* the last read was big: borrow for the next */
+    bool no_lend;               /* the transport cannot read into lent memory */
 };
 
 /* A stream over t, which it owns from then on (closed, aborting, if this
@@ -40,6 +44,14 @@ static inline void cio_stream_take(cio_stream *st, size_t n)
  * count, 0 at end of stream (eof is then set), or a negative errno;
  * CIO_ELIMIT if the buffer is full at grow_max. */
 ssize_t cio_stream_fill(cio_stream *st, size_t grow_max);
+
+/* The read buffers streams borrow live per thread while a stream of the
+ * thread is open: streams count themselves in and out. */
+void cio_stream_thread_enter(void);
+void cio_stream_thread_leave(void);
+
+/* Give st's read buffer back (to the thread, if it was lent) and forget it. */
+void cio_stream_drop_buffer(cio_stream *st);
 
 /* Wait until a separator is buffered: its end's offset from the first
  * unread byte in *len. Errors as cio_stream_read_until's (CIO_EINCOMPLETE

@@ -24,6 +24,16 @@ typedef struct cio_transport_ops {
     /* Block until at least one byte is there: the count, 0 at end of
      * stream, or a negative errno. A cancellation point. */
     ssize_t (*read)(cio_transport *t, void *buf, size_t len);
+    /* Optional (NULL: not offered): read into memory lent only for the
+     * call. try_read reads once without blocking: the count, 0 at end of
+     * stream, -EAGAIN if nothing is there (or known not to be: no system
+     * call then), -EOPNOTSUPP if the loop's backend cannot (a completion
+     * backend needs the memory while it waits), or a negative errno.
+     * wait_readable blocks until a read may find something, touching no
+     * buffer, and costs no system call of its own on epoll. So a stream
+     * need not hold a read buffer while it waits (stream_read.c). */
+    ssize_t (*try_read)(cio_transport *t, void *buf, size_t len);
+    int (*wait_readable)(cio_transport *t);
     /* Take all the bytes for sending. Never blocks. Returns 0, or the
      * error that ended the output earlier (then nothing is taken). */
     int (*write)(cio_transport *t, const struct iovec *iov, int iovcnt);

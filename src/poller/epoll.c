@@ -7,9 +7,14 @@
  * again. The descriptor remembers when a side is known not to be ready (the
  * last call got EAGAIN, or a short read or write on a byte stream) and then
  * queues without trying: the edge that comes with new data or space says
- * when to try again, and the failing system call is saved. Events carry the descriptor number and a generation: an event for
- * a descriptor that was removed, or whose number now belongs to another
- * registration, does not match the table and is dropped as stale.
+ * when to try again, and the failing system call is saved. A poll on a
+ * side known not ready queues the same way, and the edge that wakes it
+ * also answers it: its result is the event's mask, with no poll() call, so
+ * a task that waits for readability and then reads costs one system call,
+ * as a read run by the edge would. Events carry the descriptor number and
+ * a generation: an event for a descriptor that was removed, or whose
+ * number now belongs to another registration, does not match the table and
+ * is dropped as stale.
  */
 #include "poller.h"
 
@@ -153,10 +158,12 @@ static int ep_submit(cio_poller *p, cio_io_req *r)
     (void)p;
     cio_fd *f = r->fd;
     r->started = false;
-    /* Requests already waiting go first: keep each side in order. A poll
-     * always looks, as it asks about the present. */
+    /* Requests already waiting go first: keep each side in order. A side
+     * known not ready will announce itself by an edge (a poll of a hung-up
+     * descriptor looks all the same). */
     cio_io_req *waiting = cio_req_is_write_side(r) ? f->wq_head : f->rq_head;
-    if (!waiting && ((f->ready & side_of(r)) || r->op == CIO_OP_POLL)) {
+    uint8_t look = side_of(r) | (r->op == CIO_OP_POLL ? CIO_READY_HUP : 0);
+    if (!waiting && (f->ready & look)) {
         int64_t res = try_op(r);
         if (res != -EAGAIN) {
             r->res = res;
@@ -195,15 +202,29 @@ static void ep_cancel(cio_poller *p, cio_io_req *r)
         cio_poller_complete(p, r, -ECANCELED);
 }
 
+/* A poll at the head of a queue, answered from the event's mask (the
+ * EPOLL* and POLL* bits are the same), as long as nothing before it in this
+ * pass could have taken what the event announced; -EAGAIN when the mask does
+ * not answer it, and poll() must look. */
+static int64_t poll_from_event(const cio_io_req *r, uint32_t events, int finished)
+{
+    if (finished)
+        return -EAGAIN;
+    uint32_t revents = events & ((uint32_t)r->flags | EPOLLERR | EPOLLHUP);
+    return revents ? (int64_t)revents : -EAGAIN;
+}
+
 /* A readiness edge: retry the side's queue in order until one would block.
  * done may submit new requests on f; they queue behind or run at once, so
  * the loop re-reads the head each time. */
-static int run_queue(cio_poller *p, cio_io_req **head, cio_io_req **tail)
+static int run_queue(cio_poller *p, cio_io_req **head, cio_io_req **tail, uint32_t events)
 {
     int n = 0;
     while (*head) {
         cio_io_req *r = *head;
-        int64_t res = try_op(r);
+        int64_t res = r->op == CIO_OP_POLL ? poll_from_event(r, events, n) : -EAGAIN;
+        if (res == -EAGAIN)
+            res = try_op(r);
         if (res == -EAGAIN)
             break;
         *head = r->next;
@@ -230,13 +251,13 @@ static int dispatch(cio_poller *p, const struct epoll_event *ev)
         f->ready |= CIO_READY_HUP;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         f->ready |= CIO_READY_READ;
-        n += run_queue(p, &f->rq_head, &f->rq_tail);
+        n += run_queue(p, &f->rq_head, &f->rq_tail, e);
     }
     /* The read side's done may have closed f: look it up again. */
     if (s->slots[fdno].fd == f && s->slots[fdno].gen == gen &&
         (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
         f->ready |= CIO_READY_WRITE;
-        n += run_queue(p, &f->wq_head, &f->wq_tail);
+        n += run_queue(p, &f->wq_head, &f->wq_tail, e);
     }
     return n;
 }
