@@ -22,5 +22,6 @@
 #include "cio/tls.h"
 #include "cio/stream.h"
 #include "cio/server.h"
+#include "cio/stats.h"
 
 #endif

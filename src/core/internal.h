@@ -9,6 +9,7 @@
 #include "cio/base.h"
 #include "cio/loop.h"
 #include "cio/scope.h"
+#include "cio/stats.h"
 #include "cio/task.h"
 #include "cio/time.h"
 #include "../arch/context.h"
@@ -51,6 +52,8 @@ struct cio_task {
     bool free_when_done;            /* nobody holds the handle */
     bool must_free;                 /* finished; the loop frees it */
     bool retrieved;                 /* its status was seen (no report) */
+    bool detached;                  /* spawned without a handle (not reported) */
+    bool pending_at_close;          /* still running when the loop closed */
     cio_waiter *wait;               /* the wait it is parked on */
     cio_scope *scope;               /* innermost open cancel scope */
     cio_scope root;                 /* outermost scope: cio_task_cancel's */
@@ -58,6 +61,8 @@ struct cio_task {
     struct cio_group *group;
     cio_task *group_prev, *group_next;
     uint64_t id;
+    int64_t spawned_at;             /* L->now at spawn (statistics) */
+    int64_t run_ns;                 /* debug mode: time spent running */
     cio_stack stack;
     cio_san_ctx san;
     char name[32];
@@ -89,6 +94,8 @@ struct cio_loop {
     void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
     bool debug;                     /* debug mode (options or CIO_DEBUG) */
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
+    cio_task_stats task_stats;      /* src/debug/task_stats.h */
+    int64_t slice_start;            /* debug mode: when the running task began */
 };
 
 /* The calling thread's loop. */

@@ -1,6 +1,7 @@
 /* loop.c — making, running and closing a loop; cio_run (asyncio.run). */
 #include "internal.h"
 #include "../debug/handle.h"
+#include "../debug/report.h"
 #include "cio/error.h"
 #include "cio/loop.h"
 #include "cio/task.h"
@@ -154,13 +155,17 @@ void cio_loop_close(cio_loop *L)
     if (!L || L->current)
         return;
     cio_threadsafe_close(L);
-    for (cio_task *t = L->all_head; t; t = t->all_next)
+    for (cio_task *t = L->all_head; t; t = t->all_next) {
+        t->pending_at_close = t->state != CIO_TASK_DONE;
         cio_task_cancel(t);
+    }
     if (cio_sched_run(L, closed_down, NULL) == -EDEADLK)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
-    cio_handle_close_all(L);
+    cio_handle_close_all(L);        /* reports open handles in debug mode */
+    if (L->debug)
+        cio_debug_report_close(L);  /* unjoined tasks, statistics */
     if (L->threadpool_shutdown)
         L->threadpool_shutdown(L);  /* waits for running jobs, joins workers */
     cio_threadsafe_finish(L);

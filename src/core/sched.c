@@ -7,6 +7,7 @@
  * nobody else will free.
  */
 #include "internal.h"
+#include "../debug/task_stats.h"
 
 #include <errno.h>
 #include <time.h>
@@ -44,6 +45,8 @@ void cio_sched_switch_away(cio_task *self)
         cio_stack_overflow_abort(&self->stack, cio_task_name(self));
     int exiting = self->state == CIO_TASK_DONE;
     L->switches++;
+    if (__builtin_expect(L->debug, 0))
+        cio_stats_slice_end(L, self);   /* run time (cio/stats.h) */
     if (L->rq_head && L->budget && !self->must_free) {
         L->budget--;
         cio_task *next = pop_ready(L);
@@ -117,6 +120,8 @@ static void run_one(cio_loop *L)
     L->budget = L->budget_max;
     L->current = t;
     L->switches++;
+    if (__builtin_expect(L->debug, 0))
+        cio_stats_slice_begin(L);
     cio_san_before_switch(&L->san, &t->san, 0);
     cio_ctx_switch(&L->sp, t->sp);
     cio_san_after_switch(&L->san);

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "cio/task.h"
+#include "../debug/task_stats.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -131,6 +132,7 @@ static __attribute__((noreturn)) void finish(cio_task *t, int status)
     t->status = status;
     t->state = CIO_TASK_DONE;
     L->live--;
+    cio_stats_task_ended(L, t);
     run_hooks(t);
     if (t->group)
         cio_group_child_done(t->group, t);
@@ -208,6 +210,9 @@ static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
     t->result = NULL;
     t->status = 0;
     t->joining = t->free_when_done = t->must_free = t->retrieved = false;
+    t->detached = t->pending_at_close = false;
+    t->spawned_at = L->now;
+    t->run_ns = 0;
     t->wait = NULL;
     t->hooks = NULL;
     t->group = NULL;
@@ -239,6 +244,7 @@ int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
         L->all_head = t;
     L->all_tail = t;
     L->live++;
+    L->task_stats.created++;
     cio_sched_ready(t);
     t->state = CIO_TASK_NEW;
     if (out)
@@ -252,7 +258,14 @@ int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
     cio_loop *L = cio_tls_loop;
     if (!L || !fn)
         return -EINVAL;
-    return cio_task_spawn_on(L, out, fn, arg, opts);
+    cio_task *t;
+    int rc = cio_task_spawn_on(L, &t, fn, arg, opts);
+    if (rc < 0)
+        return rc;
+    t->detached = out == NULL;  /* the spawner gave the handle up */
+    if (out)
+        *out = t;
+    return 0;
 }
 
 /* ---- joining and cancelling --------------------------------------------- */
