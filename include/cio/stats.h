@@ -40,8 +40,8 @@
 
 #pragma GCC visibility push(default)
 
-/* Buckets of a duration histogram: bucket 0 holds 0 ns, bucket i (1..63)
- * durations in [2^(i-1), 2^i) ns. */
+/* Buckets of a duration histogram: bucket 0 holds durations in [0, 2) ns,
+ * bucket i (1..62) those in [2^i, 2^(i+1)) ns. */
 #define CIO_DURATION_BUCKETS 64
 
 /* A distribution of durations in nanoseconds. */

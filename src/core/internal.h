@@ -9,7 +9,6 @@
 #include "cio/base.h"
 #include "cio/loop.h"
 #include "cio/scope.h"
-#include "cio/stats.h"
 #include "cio/task.h"
 #include "cio/time.h"
 #include "../arch/context.h"
@@ -18,6 +17,7 @@
 #include "../poller/poller.h"
 #include "threadsafe.h"
 #include "timer.h"
+#include "../debug/stats_acc.h"
 
 enum cio_task_state {
     CIO_TASK_NEW,       /* spawned, has not run yet */
@@ -94,7 +94,7 @@ struct cio_loop {
     void (*threadpool_shutdown)(cio_loop *L);   /* set with threadpool */
     bool debug;                     /* debug mode (options or CIO_DEBUG) */
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
-    cio_task_stats task_stats;      /* src/debug/task_stats.h */
+    cio_task_stats_acc task_stats;  /* src/debug/task_stats.h */
     int64_t slice_start;            /* debug mode: when the running task began */
 };
 

@@ -46,7 +46,7 @@ void cio_sched_switch_away(cio_task *self)
     int exiting = self->state == CIO_TASK_DONE;
     L->switches++;
     if (__builtin_expect(L->debug, 0))
-        cio_stats_slice_end(L, self);   /* run time (cio/stats.h) */
+        cio_stats_on_switch(L, self);   /* run time (cio/stats.h) */
     if (L->rq_head && L->budget && !self->must_free) {
         L->budget--;
         cio_task *next = pop_ready(L);

@@ -5,25 +5,46 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "task_stats.h"
+
+void cio_stats_on_switch(cio_loop *L, cio_task *t) { cio_stats_slice_end(L, t); }
+
+static void read_duration(const cio_duration_acc *a, cio_duration_stats *d)
+{
+    d->count = 0;
+    for (int i = 0; i < CIO_DURATION_BUCKETS; i++) {
+        d->buckets[i] = a->buckets[i];
+        d->count += a->buckets[i];
+    }
+    d->sum_ns = a->sum_ns;
+    d->max_ns = a->max_ns;
+    d->min_ns = d->count ? INT64_MAX - a->min_inv : 0;
+}
 
 void cio_loop_task_stats(cio_loop *L, cio_task_stats *out)
 {
+    memset(out, 0, sizeof *out);
     if (!L)
         L = cio_tls_loop;
-    if (!L) {
-        memset(out, 0, sizeof *out);
+    if (!L)
         return;
-    }
-    *out = L->task_stats;
+    const cio_task_stats_acc *a = &L->task_stats;
+    out->created = a->created;
+    out->failed = a->failed;
+    out->cancelled = a->cancelled;
     out->live = L->live;
+    out->finished = a->created - L->live - a->failed - a->cancelled;
+    read_duration(&a->lifetime, &out->lifetime);
     out->run_time_measured = L->debug;
+    if (L->debug)
+        read_duration(&a->run_time, &out->run_time);
 }
 
 /* Bucket i's range: [lo, hi) ns. */
 static void bucket_range(int i, double *lo, double *hi)
 {
-    *lo = i == 0 ? 0 : (double)((uint64_t)1 << (i - 1));
-    *hi = i == 0 ? 1 : (double)((uint64_t)1 << (i - 1)) * 2;
+    *lo = i == 0 ? 0 : (double)((uint64_t)1 << i);
+    *hi = (double)((uint64_t)1 << i) * 2;
 }
 
 int64_t cio_duration_quantile(const cio_duration_stats *d, double q)
