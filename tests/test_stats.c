@@ -1,6 +1,6 @@
-/* test_stats.c — task statistics: exact counts and lifetimes under the
- * virtual clock, run time only in debug mode, quantiles, printing, and the
- * print at loop close in debug mode. */
+/* test_stats.c — task statistics: exact counts in any mode; lifetimes
+ * (exact under the virtual clock) and run times in debug mode only;
+ * quantiles; printing, and the print at loop close in debug mode. */
 #include "helpers.h"
 
 #include <time.h>
@@ -16,6 +16,7 @@ static int sleep_then(int64_t ns, int status)
 static int ok_task(void *arg) { return sleep_then((int64_t)(intptr_t)arg * MS, 0); }
 static int bad_task(void *arg) { return sleep_then((int64_t)(intptr_t)arg * MS, -EIO); }
 static int long_task(void *arg) { (void)arg; return sleep_then(1000 * MS, 0); }
+static int returns_arg(void *arg) { return (int)(intptr_t)arg; }
 
 static cio_task_stats seen;
 
@@ -42,13 +43,17 @@ static int workload_main(void *arg)
     return 0;
 }
 
-static void check_workload(void)
+static void check_counts(void)
 {
     cr_assert_eq(seen.created, 11);     /* main too */
     cr_assert_eq(seen.finished, 6);
     cr_assert_eq(seen.failed, 2);
     cr_assert_eq(seen.cancelled, 2);
     cr_assert_eq(seen.live, 1);         /* main */
+}
+
+static void check_lifetimes(void)
+{
     const cio_duration_stats *l = &seen.lifetime;
     cr_assert_eq(l->count, 10);
     cr_assert_eq(l->min_ns, 1 * MS);
@@ -62,22 +67,26 @@ static void check_workload(void)
     cr_assert_eq(l->buckets[19], 1);
 }
 
-Test(stats, counts_and_lifetimes_are_exact_under_the_virtual_clock)
+Test(stats, counts_are_exact_and_cost_no_timing_when_debug_mode_is_off)
 {
+    unsetenv("CIO_DEBUG");
     memset(&seen, 0xff, sizeof seen);
     cr_assert_eq(run_virtual(workload_main, NULL), 0);
-    check_workload();
-    cr_assert_not(seen.run_time_measured);
+    check_counts();
+    cr_assert_not(seen.timed);
+    cr_assert_eq(seen.lifetime.count, 0);
     cr_assert_eq(seen.run_time.count, 0);
 }
 
-Test(stats, debug_mode_also_measures_run_time, .init = cr_redirect_stderr)
+Test(stats, debug_mode_measures_exact_lifetimes_and_run_times,
+     .init = cr_redirect_stderr)
 {
     memset(&seen, 0xff, sizeof seen);
     cio_loop_options o = { .virtual_clock = true, .debug = true };
     cr_assert_eq(cio_run_with(&o, workload_main, NULL), 0);
-    check_workload();
-    cr_assert(seen.run_time_measured);
+    check_counts();
+    check_lifetimes();
+    cr_assert(seen.timed);
     cr_assert_eq(seen.run_time.count, 10);
     cr_assert_gt(seen.run_time.sum_ns, 0);
     cr_assert_leq(seen.run_time.min_ns, seen.run_time.max_ns);
@@ -159,10 +168,11 @@ Test(stats, quantiles_are_exact_for_equal_samples_and_bounded_otherwise)
     cr_assert_eq(cio_duration_mean(&e), 50500);
 }
 
-Test(stats, print_shows_counts_quantiles_and_buckets)
+Test(stats, print_shows_counts_quantiles_and_buckets, .init = cr_redirect_stderr)
 {
     memset(&seen, 0, sizeof seen);
-    cr_assert_eq(run_virtual(workload_main, NULL), 0);
+    cio_loop_options o = { .virtual_clock = true, .debug = true };
+    cr_assert_eq(cio_run_with(&o, workload_main, NULL), 0);
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
@@ -176,8 +186,47 @@ Test(stats, print_shows_counts_quantiles_and_buckets)
     /* The 2 tasks of 10 ms are alone in [2^23, 2^24) ns. */
     cr_assert(strstr(text, "[ 8.39ms,  16.8ms) ####################"
                            "                     2\n"), "%s", text);
-    cr_assert(strstr(text, "> run time: not measured (debug mode is off)\n"), "%s", text);
+    cr_assert(strstr(text, "> run time (10 tasks): min "), "%s", text);
     free(text);
+}
+
+Test(stats, print_without_debug_mode_has_the_counts_only)
+{
+    unsetenv("CIO_DEBUG");
+    cr_assert_eq(run_virtual(workload_main, NULL), 0);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    cr_assert_not_null(f);
+    cio_task_stats_print(&seen, f, NULL);
+    fclose(f);
+    cr_assert_str_eq(text, "tasks: 11 created, 6 finished, 2 failed, 2 cancelled, 1 live\n"
+                           "lifetime, run time: not measured (debug mode is off)\n");
+    free(text);
+}
+
+/* Created is derived from the task ids a loop takes in blocks of 1024: it
+ * stays exact across blocks. */
+static int many_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2500; i++) {
+        cio_task *t;
+        cr_assert_eq(cio_task_spawn(&t, returns_arg, (void *)(intptr_t)(i % 3 ? 0 : -EIO),
+                                    NULL), 0);
+        cr_assert_eq(cio_task_join(t, NULL), i % 3 ? 0 : -EIO);
+    }
+    cio_loop_task_stats(NULL, &seen);
+    return 0;
+}
+
+Test(stats, counts_stay_exact_over_thousands_of_tasks)
+{
+    cr_assert_eq(run_virtual(many_main, NULL), 0);
+    cr_assert_eq(seen.created, 2501);
+    cr_assert_eq(seen.failed, 834);
+    cr_assert_eq(seen.finished, 2501 - 834 - 1);
+    cr_assert_eq(seen.live, 1);
 }
 
 static int trivial_main(void *arg)

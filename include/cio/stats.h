@@ -1,14 +1,14 @@
 /* cio/stats.h — task statistics (the brief's TaskTracer) and what debug
  * mode reports when a loop closes.
  *
- * Every loop counts the tasks it made and how they ended, and keeps the
- * distribution of their lifetimes (spawn to finish, read from the loop's
- * cached clock, so its resolution is one pass of the loop; exact under the
- * virtual clock). In debug mode (cio_loop_options.debug or CIO_DEBUG=1) it
- * also measures each task's run time: the wall-clock time the task held the
- * thread, summed over all its runs (a blocking sleep() inside a task counts,
- * since it holds the loop). That costs a clock read per task switch, hence
- * debug mode only.
+ * Every loop counts the tasks it made and how they ended (at no measurable
+ * cost: docs/performance.md). In debug mode (cio_loop_options.debug or
+ * CIO_DEBUG=1) it also keeps two distributions over the tasks that ended:
+ *  - lifetime: spawn to end, on the loop's clock (cached once per pass of
+ *    the loop, so its resolution is a pass; exact under the virtual clock);
+ *  - run time: the wall-clock time the task held the thread, summed over
+ *    all its runs (a blocking sleep() inside a task counts: it holds the
+ *    loop). That costs a clock read per task switch, hence debug mode.
  *
  * When a loop in debug mode closes (cio_loop_close, the end of cio_run) it
  * prints on stderr, after the tasks still alive have been cancelled and have
@@ -60,9 +60,9 @@ typedef struct cio_task_stats {
     uint64_t failed;        /* ended with a negative status other than -ECANCELED */
     uint64_t cancelled;     /* ended with -ECANCELED (or cancelled before running) */
     uint64_t live;          /* spawned and not yet ended */
-    bool run_time_measured; /* debug mode: run_time is filled in */
-    cio_duration_stats lifetime;  /* spawn to end */
-    cio_duration_stats run_time;  /* time spent running (debug mode only) */
+    bool timed;             /* debug mode: the distributions are measured */
+    cio_duration_stats lifetime;  /* spawn to end (debug mode; else empty) */
+    cio_duration_stats run_time;  /* time spent running (debug mode; else empty) */
 } cio_task_stats;
 
 /* Copy loop's statistics (NULL: the calling thread's loop) into *out; all
@@ -78,9 +78,9 @@ int64_t cio_duration_quantile(const cio_duration_stats *d, double q);
 /* The mean of d in nanoseconds (0 when empty). */
 int64_t cio_duration_mean(const cio_duration_stats *d);
 
-/* Print s on out, readable: the counts, then for each distribution
- * count/min/mean/p50/p90/p99/max and its non-empty buckets as a bar chart.
- * Each line starts with prefix (may be NULL or ""). */
+/* Print s on out, readable: the counts, then (if s->timed) for each
+ * distribution count/min/mean/p50/p90/p99/max and its non-empty buckets as
+ * a bar chart. Each line starts with prefix (may be NULL or ""). */
 void cio_task_stats_print(const cio_task_stats *s, FILE *out, const char *prefix);
 
 #pragma GCC visibility pop

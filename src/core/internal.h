@@ -198,6 +198,9 @@ void cio_task_hook_remove(cio_task *t, cio_done_hook *h);
 int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
                       const cio_task_opts *opts);
 
+/* How many tasks loop L has spawned (statistics). */
+uint64_t cio_task_created_count(const cio_loop *L);
+
 /* Release a finished task's memory (its stack goes back to the pool). */
 void cio_task_free(cio_task *t);
 

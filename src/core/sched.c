@@ -121,7 +121,7 @@ static void run_one(cio_loop *L)
     L->current = t;
     L->switches++;
     if (__builtin_expect(L->debug, 0))
-        cio_stats_slice_begin(L);
+        cio_stats_on_run(L);            /* run time (cio/stats.h) */
     cio_san_before_switch(&L->san, &t->san, 0);
     cio_ctx_switch(&L->sp, t->sp);
     cio_san_after_switch(&L->san);

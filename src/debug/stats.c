@@ -3,11 +3,57 @@
 #include "cio/stats.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "../core/internal.h"
 #include "task_stats.h"
 
-void cio_stats_on_switch(cio_loop *L, cio_task *t) { cio_stats_slice_end(L, t); }
+/* ---- recording (debug mode) ------------------------------------------- */
+
+/* Bucket 0 holds [0, 2) ns, bucket i [2^i, 2^(i+1)). */
+static int bucket_of(int64_t ns)
+{
+    return 63 - __builtin_clzll((uint64_t)ns | 1);
+}
+
+static void record(cio_duration_acc *d, int64_t ns)
+{
+    if (ns < 0)
+        ns = 0;
+    d->sum_ns += ns;
+    d->buckets[bucket_of(ns)]++;
+    if (ns > d->max_ns)
+        d->max_ns = ns;
+    if (INT64_MAX - ns > d->min_inv)
+        d->min_inv = INT64_MAX - ns;
+}
+
+/* Run times are measured on the real clock, even when the loop runs on the
+ * virtual one: a running task does not move that. */
+static int64_t clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void cio_stats_on_switch(cio_loop *L, cio_task *t)
+{
+    int64_t now = clock_ns();
+    t->run_ns += now - L->slice_start;
+    L->slice_start = now;
+}
+
+void cio_stats_on_run(cio_loop *L) { L->slice_start = clock_ns(); }
+
+void cio_stats_on_end(cio_loop *L, cio_task *t)
+{
+    cio_stats_on_switch(L, t);      /* its last slice */
+    record(&L->task_stats.lifetime, L->now - t->spawned_at);
+    record(&L->task_stats.run_time, t->run_ns);
+}
+
+/* ---- reading ------------------------------------------------------------ */
 
 static void read_duration(const cio_duration_acc *a, cio_duration_stats *d)
 {
@@ -29,15 +75,14 @@ void cio_loop_task_stats(cio_loop *L, cio_task_stats *out)
     if (!L)
         return;
     const cio_task_stats_acc *a = &L->task_stats;
-    out->created = a->created;
+    out->created = cio_task_created_count(L);
     out->failed = a->failed;
     out->cancelled = a->cancelled;
     out->live = L->live;
-    out->finished = a->created - L->live - a->failed - a->cancelled;
+    out->finished = out->created - L->live - a->failed - a->cancelled;
+    out->timed = L->debug;
     read_duration(&a->lifetime, &out->lifetime);
-    out->run_time_measured = L->debug;
-    if (L->debug)
-        read_duration(&a->run_time, &out->run_time);
+    read_duration(&a->run_time, &out->run_time);
 }
 
 /* Bucket i's range: [lo, hi) ns. */
@@ -150,9 +195,10 @@ void cio_task_stats_print(const cio_task_stats *s, FILE *out, const char *prefix
             (unsigned long long)s->created, (unsigned long long)s->finished,
             (unsigned long long)s->failed, (unsigned long long)s->cancelled,
             (unsigned long long)s->live);
+    if (!s->timed) {
+        fprintf(out, "%slifetime, run time: not measured (debug mode is off)\n", p);
+        return;
+    }
     print_duration("lifetime", &s->lifetime, out, p);
-    if (s->run_time_measured)
-        print_duration("run time", &s->run_time, out, p);
-    else
-        fprintf(out, "%srun time: not measured (debug mode is off)\n", p);
+    print_duration("run time", &s->run_time, out, p);
 }

@@ -17,9 +17,11 @@ typedef struct cio_duration_acc {
     uint64_t buckets[CIO_DURATION_BUCKETS];
 } cio_duration_acc;
 
-/* finished is derived: created - live - failed - cancelled. */
+/* created is derived from the task ids taken (cio_task_created_count),
+ * finished from created - live - failed - cancelled. The distributions are
+ * recorded in debug mode only. */
 typedef struct cio_task_stats_acc {
-    uint64_t created, failed, cancelled;
+    uint64_t id_blocks, failed, cancelled;
     cio_duration_acc lifetime, run_time;
 } cio_task_stats_acc;
 
