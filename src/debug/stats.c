@@ -42,15 +42,15 @@ void cio_stats_on_switch(cio_loop *L, cio_task *t)
     int64_t now = clock_ns();
     t->run_ns += now - L->slice_start;
     L->slice_start = now;
+    if (t->state == CIO_TASK_DONE)  /* its last switch: the total is known */
+        record(&L->task_stats.run_time, t->run_ns);
 }
 
 void cio_stats_on_run(cio_loop *L) { L->slice_start = clock_ns(); }
 
 void cio_stats_on_end(cio_loop *L, cio_task *t)
 {
-    cio_stats_on_switch(L, t);      /* its last slice */
     record(&L->task_stats.lifetime, L->now - t->spawned_at);
-    record(&L->task_stats.run_time, t->run_ns);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -13,13 +13,15 @@
 #include "../core/internal.h"
 
 /* Debug mode, at every switch away from t: charge t with the time since
- * its slice began and begin the next slice (the next task's) now. */
+ * its slice began and begin the next slice (the next task's) now; at t's
+ * last switch (it has ended), record its run time. */
 __attribute__((cold, noinline)) void cio_stats_on_switch(cio_loop *L, cio_task *t);
 
 /* Debug mode, when the loop context switches into a task. */
 __attribute__((cold, noinline)) void cio_stats_on_run(cio_loop *L);
 
-/* Debug mode: t has ended; record its lifetime and run time. */
+/* Debug mode: t has ended; record its lifetime (its run time is recorded
+ * at its last switch, which follows). */
 __attribute__((cold, noinline)) void cio_stats_on_end(cio_loop *L, cio_task *t);
 
 /* t has just ended with t->status. */
