@@ -16,16 +16,17 @@ static int bucket_of(int64_t ns)
     return 63 - __builtin_clzll((uint64_t)ns | 1);
 }
 
-static void record(cio_duration_acc *d, int64_t ns)
+static void record(cio_duration_stats *d, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
-    d->sum_ns += ns;
-    d->buckets[bucket_of(ns)]++;
+    if (d->count == 0 || ns < d->min_ns)
+        d->min_ns = ns;
     if (ns > d->max_ns)
         d->max_ns = ns;
-    if (INT64_MAX - ns > d->min_inv)
-        d->min_inv = INT64_MAX - ns;
+    d->count++;
+    d->sum_ns += ns;
+    d->buckets[bucket_of(ns)]++;
 }
 
 /* Run times are measured on the real clock, even when the loop runs on the
@@ -55,18 +56,6 @@ void cio_stats_on_end(cio_loop *L, cio_task *t)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static void read_duration(const cio_duration_acc *a, cio_duration_stats *d)
-{
-    d->count = 0;
-    for (int i = 0; i < CIO_DURATION_BUCKETS; i++) {
-        d->buckets[i] = a->buckets[i];
-        d->count += a->buckets[i];
-    }
-    d->sum_ns = a->sum_ns;
-    d->max_ns = a->max_ns;
-    d->min_ns = d->count ? INT64_MAX - a->min_inv : 0;
-}
-
 void cio_loop_task_stats(cio_loop *L, cio_task_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -81,8 +70,8 @@ void cio_loop_task_stats(cio_loop *L, cio_task_stats *out)
     out->live = L->live;
     out->finished = out->created - L->live - a->failed - a->cancelled;
     out->timed = L->debug;
-    read_duration(&a->lifetime, &out->lifetime);
-    read_duration(&a->run_time, &out->run_time);
+    out->lifetime = a->lifetime;
+    out->run_time = a->run_time;
 }
 
 /* Bucket i's range: [lo, hi) ns. */
