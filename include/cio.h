@@ -22,6 +22,9 @@
 #include "cio/tls.h"
 #include "cio/stream.h"
 #include "cio/server.h"
+#include "cio/process.h"
+#include "cio/signal.h"
+#include "cio/file.h"
 #include "cio/stats.h"
 
 #endif

@@ -95,3 +95,10 @@ Test(error, every_errno_has_a_name)
         cr_assert_not_null(cio_strerror(-e));
     }
 }
+
+Test(error, interrupted_is_named_and_outside_the_errno_range)
+{
+    cr_assert_leq(CIO_EINTERRUPTED, -4096);
+    cr_assert_str_eq(cio_errname(CIO_EINTERRUPTED), "CIO_EINTERRUPTED");
+    cr_assert_not_null(strstr(cio_strerror(CIO_EINTERRUPTED), "signal"));
+}

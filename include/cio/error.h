@@ -29,6 +29,9 @@ enum {
     CIO_ETLS = -4112,      /* TLS handshake or protocol failure, alert from the peer */
     CIO_ECERT = -4113,     /* the peer's certificate failed verification */
     CIO_ETRUNCATED = -4114,/* TLS peer closed the connection without close_notify */
+    /* Subprocesses and signals (cio/process.h, cio/signal.h). */
+    CIO_EINTERRUPTED = -4128, /* cio_run: SIGINT or SIGTERM cancelled the main
+                               * task (cio_run_signal says which) */
 };
 
 /* A short English description of any code cio returns (negative errno or

@@ -41,6 +41,9 @@ typedef struct cio_loop_options {
      * slow-task watchdog, handle and task reports at close, statistics
      * printed at exit. See cio/debug.h and cio/stats.h. */
     bool debug;
+    /* cio_run / cio_run_with: do not turn SIGINT and SIGTERM into the main
+     * task's cancellation (cio/signal.h); leave them alone. */
+    bool no_signal_handlers;
 } cio_loop_options;
 
 /* The default task stack: 128 KiB of address space, committed lazily, so a
@@ -53,7 +56,10 @@ typedef struct cio_loop_options {
  * cio_loop_close). Returns main's status, or a negative
  * errno if the loop could not be made (-ENOMEM) or deadlocked (-EDEADLK:
  * every task blocked with nothing left that could wake one). Must be called
- * outside any task. */
+ * outside any task. While main runs, SIGINT and SIGTERM cancel it (unless
+ * the program handles them itself or sets .no_signal_handlers); cio_run
+ * then returns CIO_EINTERRUPTED, and a second one kills the program at once
+ * (cio/signal.h). */
 int cio_run(cio_task_fn *main, void *arg);
 
 /* cio_run with loop options (NULL: defaults). */

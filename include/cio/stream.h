@@ -198,7 +198,8 @@ CIO_MUST_CHECK int cio_stream_local_addr(const cio_stream *st, cio_addr *out);
 
 /* The socket under the stream, for options (cio_socket_set_nodelay...).
  * Still owned by the stream: do not close it or read or write it
- * directly. */
+ * directly. NULL for a stream over a pipe (a subprocess's stdin, stdout or
+ * stderr), whose peer_addr and local_addr return -ENOTSOCK. */
 cio_socket *cio_stream_socket(cio_stream *st);
 
 #pragma GCC visibility pop

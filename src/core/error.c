@@ -31,6 +31,7 @@ static const struct code_text special[] = {
     { CIO_ETLS, "CIO_ETLS", "TLS handshake or protocol failure" },
     { CIO_ECERT, "CIO_ECERT", "TLS certificate verification failed" },
     { CIO_ETRUNCATED, "CIO_ETRUNCATED", "TLS connection closed without close_notify (possible truncation)" },
+    { CIO_EINTERRUPTED, "CIO_EINTERRUPTED", "interrupted by a signal (SIGINT or SIGTERM)" },
 };
 
 static const struct code_text *find(int code)

@@ -96,6 +96,8 @@ struct cio_loop {
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
     cio_task_stats_acc task_stats;  /* src/debug/task_stats.h */
     int64_t slice_start;            /* debug mode: when the running task began */
+    void *reaper;                   /* children of closed processes (os) */
+    void (*reaper_close)(cio_loop *L);  /* at close, once the tasks ended */
 };
 
 /* The calling thread's loop. */

@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "../debug/handle.h"
 #include "../debug/report.h"
+#include "../os/signal_internal.h"
 #include "cio/error.h"
 #include "cio/loop.h"
 #include "cio/task.h"
@@ -163,6 +164,8 @@ void cio_loop_close(cio_loop *L)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
+    if (L->reaper_close)
+        L->reaper_close(L);         /* kills and reaps orphaned children */
     cio_handle_close_all(L);        /* reports open handles in debug mode */
     if (L->debug)
         cio_debug_report_close(L);  /* unjoined tasks, statistics */
@@ -195,13 +198,16 @@ int cio_run_with(const cio_loop_options *opts, cio_task_fn *main, void *arg)
         cio_loop_close(L);
         return rc;
     }
+    cio_run_signals sigs;
+    cio_run_signals_start(&sigs, opts, t);
     rc = cio_sched_run(L, task_finished, t);
+    bool interrupted = cio_run_signals_stop(&sigs) != 0;
     t->retrieved = true;
     if (rc == -EDEADLK) {
         report_blocked(L, "deadlock: every task is blocked and nothing can "
                           "wake any of them");
     } else {
-        rc = t->status;
+        rc = interrupted ? CIO_EINTERRUPTED : t->status;
         cio_task_free(t);
     }
     cio_loop_close(L);

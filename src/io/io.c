@@ -61,6 +61,10 @@ static bool delivered(const cio_io_req *r)
 {
     if (r->op == CIO_OP_ACCEPT)
         return r->res >= 0;
+    if (r->op == CIO_OP_OPENAT)
+        return false;           /* the caller gave up: closed below */
+    if (cio_op_is_file(r->op) && r->op != CIO_OP_PREAD && r->op != CIO_OP_PWRITE)
+        return r->res >= 0;     /* it happened: fsync, rename, mkdir... */
     if (r->op == CIO_OP_CONNECT || r->op == CIO_OP_POLL)
         return false;
     return r->res > 0;
@@ -99,14 +103,21 @@ int64_t cio_io_await(cio_io_req *r, int64_t deadline)
     if (rc == 1)
         return r->res;
     int why = cio_wait_park(&w, NULL, deadline);
-    if (r->state == CIO_REQ_DONE && w.data != &closed_mark)
+    if (r->state == CIO_REQ_DONE && w.data != &closed_mark) {
+        if (why < 0 && r->op == CIO_OP_OPENAT && r->res >= 0) {
+            close((int)r->res);     /* the interruption came first: undo */
+            return why;
+        }
         return r->res == -ECANCELED ? -EBADF : r->res;   /* closed under us */
+    }
     cancel_and_settle(p, r, &w);
     if (w.data == &closed_mark) {
         if (r->op == CIO_OP_ACCEPT && r->res >= 0)
             close((int)r->res);     /* accepted as the listener closed */
         return -EBADF;
     }
+    if (r->op == CIO_OP_OPENAT && r->res >= 0)
+        close((int)r->res);     /* opened as the caller gave up: no leak */
     return delivered(r) ? r->res : why;
 }
 

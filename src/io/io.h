@@ -11,6 +11,9 @@
  * a request ended because its descriptor was closed (cio_fd_abort) returns
  * -EBADF, even if it delivered something as it ended (a connection accepted
  * then is closed): the caller must not go on with a descriptor that is gone.
+ * File operations (fd-less requests, src/os/file_op.h) follow the same
+ * rules, except that an open interrupted after it succeeded closes the
+ * descriptor it got and returns the interruption, so nothing leaks.
  */
 #ifndef CIO_IO_IO_H
 #define CIO_IO_IO_H

@@ -81,12 +81,15 @@ void cio_stream_abort(cio_stream *st)
 
 cio_socket *cio_stream_socket(cio_stream *st) { return st->t->ops->socket(st->t); }
 
+/* A stream over a pipe (a subprocess's) or a file has no socket: -ENOTSOCK. */
 int cio_stream_peer_addr(const cio_stream *st, cio_addr *out)
 {
-    return cio_socket_peer_addr(st->t->ops->socket(st->t), out);
+    cio_socket *s = st->t->ops->socket(st->t);
+    return s ? cio_socket_peer_addr(s, out) : -ENOTSOCK;
 }
 
 int cio_stream_local_addr(const cio_stream *st, cio_addr *out)
 {
-    return cio_socket_local_addr(st->t->ops->socket(st->t), out);
+    cio_socket *s = st->t->ops->socket(st->t);
+    return s ? cio_socket_local_addr(s, out) : -ENOTSOCK;
 }

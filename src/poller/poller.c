@@ -11,9 +11,12 @@
 static int open_backend(cio_poller *p, const cio_poller_backend *be)
 {
     p->be = be;
+    p->file_ops = be->file_ops;     /* open may clear it */
     int rc = be->open(p);
-    if (rc < 0)
+    if (rc < 0) {
         p->be = NULL;
+        p->file_ops = false;
+    }
     return rc;
 }
 

@@ -36,7 +36,43 @@ enum cio_io_opcode {
     CIO_OP_POLL,        /* wait for POLLIN/POLLOUT in flags; res: revents */
     CIO_OP_READ,        /* read(fd, buf, len) at the current offset */
     CIO_OP_WRITE,       /* write(fd, buf, len) at the current offset */
+    /* File operations (backends with file_ops): fd-less requests (r->fd is
+     * NULL; the arguments are in r->file), never queued behind one another,
+     * so several may run on one file at once. */
+    CIO_OP_PREAD,       /* pread(fd, buf, len, off); off -1: read at the offset */
+    CIO_OP_PWRITE,      /* pwrite(fd, buf, len, off); off -1: write at the offset */
+    CIO_OP_FSYNC,       /* fsync(fd); flags CIO_FSYNC_DATA: fdatasync */
+    CIO_OP_OPENAT,      /* openat(fd, path, flags, mode): the new descriptor */
+    CIO_OP_CLOSE,       /* close(fd) */
+    CIO_OP_STATX,       /* statx(fd, path, flags, STATX_BASIC_STATS, stx) */
+    CIO_OP_RENAMEAT,    /* renameat2(fd, path, fd, path2, flags) */
+    CIO_OP_UNLINKAT,    /* unlinkat(fd, path, flags) */
+    CIO_OP_MKDIRAT,     /* mkdirat(fd, path, mode) */
 };
+
+/* CIO_OP_FSYNC's flags: fdatasync rather than fsync. */
+#define CIO_FSYNC_DATA 1
+
+static inline bool cio_op_is_file(uint8_t op)
+{
+    return op >= CIO_OP_PREAD && op <= CIO_OP_MKDIRAT;
+}
+
+/* The arguments of a file operation (what each opcode reads is above). */
+typedef struct cio_file_args {
+    int fd;                     /* the file, or the directory a relative path
+                                   starts from (AT_FDCWD) */
+    int flags;
+    unsigned mode;
+    void *buf;
+    size_t len;
+    int64_t off;
+    const char *path, *path2;
+    struct statx *stx;
+    struct cio_file *owner;     /* the file whose descriptor this uses, if any
+                                   (the thread pool keeps it open while a job
+                                   that outlived its caller runs) */
+} cio_file_args;
 
 /* Which side of a descriptor an operation waits on (epoll's queues). */
 static inline bool cio_op_is_write_side(uint8_t op)
@@ -65,6 +101,7 @@ struct cio_io_req {
         struct msghdr *msg;                               /* RECVMSG SENDMSG */
         struct { struct sockaddr *addr; socklen_t *len; } accept;
         struct { const struct sockaddr *addr; socklen_t len; } connect;
+        cio_file_args *file;                              /* file ops */
     };
     int64_t res;                /* >= 0 result, or a negative errno */
     void (*done)(cio_io_req *r);/* loop context; r->res is final */
@@ -108,6 +145,12 @@ typedef struct cio_poller_backend {
      * cio_fd.ready up to date. A completion backend (io_uring) holds the
      * memory until the kernel's final result. */
     bool sync_cancel;
+    /* The file operations (CIO_OP_PREAD...) go through submit. Without
+     * them (epoll: a regular file is always "ready", so readiness says
+     * nothing) the file layer runs them on the thread pool. A loop asks
+     * cio_poller.file_ops, which the backend's open may clear when the
+     * kernel lacks one of the operations. */
+    bool file_ops;
     /* Set up p->impl. Returns 0 or a negative errno (-ENOSYS, -EPERM when
      * the kernel refuses the backend: auto then falls back). */
     int (*open)(cio_poller *p);
@@ -139,6 +182,7 @@ struct cio_poller {
     size_t inflight;            /* pending requests: each can wake a task */
     atomic_bool sleeping;       /* inside a blocking wait: a wake must write */
     atomic_bool woken;          /* a wake is pending */
+    bool file_ops;              /* be->file_ops, and the kernel has them */
 };
 
 extern const cio_poller_backend cio_backend_epoll;

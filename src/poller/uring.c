@@ -16,6 +16,12 @@
  * comes, touches only the request, never the cio_fd, which its owner may
  * have freed after cio_fd_abort. done then runs with what really happened.
  *
+ * File operations (pread, pwrite, fsync, openat, close, statx, renameat,
+ * unlinkat, mkdirat) have no cio_fd: they go into the ring at once, never
+ * queued behind each other, and their cancel touches no queue. A regular
+ * file's read or write that the kernel hands to a worker may not stop when
+ * cancelled: the cancel then waits for its real result, like any other.
+ *
  * Where the kernel answers -EAGAIN instead of waiting (a recv or send asked
  * with MSG_DONTWAIT; on older kernels READ/WRITE on some O_NONBLOCK files),
  * the request waits on a one-shot POLL_ADD (user_data: its address |
@@ -92,6 +98,13 @@ static const uint8_t required_opcodes[] = {
     IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL,
 };
 
+/* Those of the file operations: without one, files use the thread pool. */
+static const uint8_t file_opcodes[] = {
+    IORING_OP_READ, IORING_OP_WRITE, IORING_OP_FSYNC, IORING_OP_OPENAT,
+    IORING_OP_CLOSE, IORING_OP_STATX, IORING_OP_RENAMEAT, IORING_OP_UNLINKAT,
+    IORING_OP_MKDIRAT,
+};
+
 static unsigned sq_entries(void)
 {
     const char *v = getenv("CIO_URING_ENTRIES");
@@ -123,7 +136,9 @@ static int init_ring(struct io_uring *ring)
     return 0;
 }
 
-static int check_opcodes(struct io_uring *ring)
+/* -ENOSYS without the required operations; p->file_ops cleared without
+ * the file operations. */
+static int check_opcodes(cio_poller *p, struct io_uring *ring)
 {
     struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
     if (!probe)
@@ -132,6 +147,9 @@ static int check_opcodes(struct io_uring *ring)
     for (size_t i = 0; i < sizeof required_opcodes; i++)
         if (!io_uring_opcode_supported(probe, required_opcodes[i]))
             rc = -ENOSYS;
+    for (size_t i = 0; i < sizeof file_opcodes; i++)
+        if (!io_uring_opcode_supported(probe, file_opcodes[i]))
+            p->file_ops = false;
     io_uring_free_probe(probe);
     return rc;
 }
@@ -148,7 +166,7 @@ static int ur_open(cio_poller *p)
         free(s);
         return rc;
     }
-    rc = check_opcodes(&s->ring);
+    rc = check_opcodes(p, &s->ring);
     if (rc < 0) {
         io_uring_queue_exit(&s->ring);
         free(s);
@@ -232,8 +250,46 @@ static unsigned io_len(size_t len)
     return len > MAX_IO_LEN ? MAX_IO_LEN : (unsigned)len;
 }
 
+static void prep_file_op(struct io_uring_sqe *sqe, cio_io_req *r)
+{
+    const cio_file_args *a = r->file;
+    switch (r->op) {
+    case CIO_OP_PREAD:
+        io_uring_prep_read(sqe, a->fd, a->buf, io_len(a->len), (uint64_t)a->off);
+        break;
+    case CIO_OP_PWRITE:
+        io_uring_prep_write(sqe, a->fd, a->buf, io_len(a->len), (uint64_t)a->off);
+        break;
+    case CIO_OP_FSYNC:
+        io_uring_prep_fsync(sqe, a->fd, a->flags & CIO_FSYNC_DATA ? IORING_FSYNC_DATASYNC : 0);
+        break;
+    case CIO_OP_OPENAT:
+        io_uring_prep_openat(sqe, a->fd, a->path, a->flags, a->mode);
+        break;
+    case CIO_OP_CLOSE:
+        io_uring_prep_close(sqe, a->fd);
+        break;
+    case CIO_OP_STATX:
+        io_uring_prep_statx(sqe, a->fd, a->path, a->flags, STATX_BASIC_STATS, a->stx);
+        break;
+    case CIO_OP_RENAMEAT:
+        io_uring_prep_renameat(sqe, a->fd, a->path, a->fd, a->path2, (unsigned)a->flags);
+        break;
+    case CIO_OP_UNLINKAT:
+        io_uring_prep_unlinkat(sqe, a->fd, a->path, a->flags);
+        break;
+    case CIO_OP_MKDIRAT:
+        io_uring_prep_mkdirat(sqe, a->fd, a->path, a->mode);
+        break;
+    }
+}
+
 static void prep_op(struct io_uring_sqe *sqe, cio_io_req *r)
 {
+    if (cio_op_is_file(r->op)) {
+        prep_file_op(sqe, r);
+        return;
+    }
     int fd = r->fd->fd;
     switch (r->op) {
     case CIO_OP_RECV:
@@ -322,14 +378,18 @@ static void unlink_queued(cio_io_req *r)
 }
 
 /* Never finishes at once: no system call is tried first (measured: see the
- * file's head). */
+ * file's head). A file operation has no descriptor queue: straight in. */
 static int ur_submit(cio_poller *p, cio_io_req *r)
 {
     uring_state *s = state(p);
-    cio_io_req **head = queue_head(r), **tail = queue_tail(r);
     r->started = false;
     r->cancelling = false;
     r->next = NULL;
+    if (cio_op_is_file(r->op)) {
+        start(s, r);
+        return 0;
+    }
+    cio_io_req **head = queue_head(r), **tail = queue_tail(r);
     if (*head) {                /* behind the one in the ring */
         (*tail)->next = r;
         *tail = r;
@@ -345,7 +405,8 @@ static void ur_cancel(cio_poller *p, cio_io_req *r)
     uring_state *s = state(p);
     if (r->cancelling)
         return;
-    if (*queue_head(r) != r) {  /* still queued: never reached the kernel */
+    bool queued = !cio_op_is_file(r->op);
+    if (queued && *queue_head(r) != r) {  /* still queued: never reached the kernel */
         unlink_queued(r);
         cio_poller_complete(p, r, -ECANCELED);
         return;
@@ -358,7 +419,8 @@ static void ur_cancel(cio_poller *p, cio_io_req *r)
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_cancel64(sqe, user_data(r), 0);
     io_uring_sqe_set_data64(sqe, CANCEL_TAG);
-    pop_head(s, r);             /* the next one starts behind the cancel */
+    if (queued)
+        pop_head(s, r);         /* the next one starts behind the cancel */
 }
 
 static int ur_fd_add(cio_poller *p, cio_fd *f)
@@ -397,14 +459,15 @@ static int on_request(cio_poller *p, cio_io_req *r, bool poll_phase, int32_t cqe
 {
     uring_state *s = state(p);
     int64_t res = result_of(r, poll_phase, cqe_res);
-    if (res == -EAGAIN) {
+    bool file = cio_op_is_file(r->op);
+    if (res == -EAGAIN && !file) {
         if (r->op == CIO_OP_CONNECT)
             start(s, r);        /* the kernel retries a connect itself */
         else
             start_poll_phase(s, r);
         return 0;
     }
-    if (!r->cancelling)
+    if (!r->cancelling && !file)
         pop_head(s, r);         /* before done, which may free the cio_fd */
     cio_poller_complete(p, r, res);
     return 1;
@@ -506,6 +569,7 @@ static int ur_wait(cio_poller *p, int64_t timeout_ns)
 
 const cio_poller_backend cio_backend_uring = {
     .name = "io_uring",
+    .file_ops = true,
     .open = ur_open,
     .close = ur_close,
     .wait = ur_wait,
