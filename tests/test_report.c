@@ -214,6 +214,37 @@ Test(report, every_kind_of_socket_is_tracked, .init = init)
     }
 }
 
+/* Files are handles too (they track themselves: src/os/file.c). */
+static cio_file *leaked_file;
+
+static int open_file_main(void *arg)
+{
+    cio_task *t = cio_task_current();
+    cio_task_set_name(t, "opener");
+    leaker_id = cio_task_id(t);
+    return cio_file_open(&leaked_file, arg, O_RDONLY, 0);
+}
+
+static int close_file_main(void *arg)
+{
+    (void)arg;
+    return cio_file_close(leaked_file);
+}
+
+Test(report, a_leaked_file_is_reported_too, .init = init)
+{
+    cr_assert_eq(cio_run_with(&debug_opts, open_file_main, "/dev/null"), 0);
+    int fd = cio_file_fd(leaked_file);
+    const char *err = captured_stderr();
+    char want[256];
+    snprintf(want, sizeof want, "cio: debug: file (fd %d) was never closed; made "
+             "by task 'opener' (id %llu) at:\n", fd, leaker_id);
+    cr_assert(strstr(err, want), "%s", err);
+    /* Still the program's: it can close it on another loop. */
+    cr_assert_eq(run_virtual(close_file_main, NULL), 0);
+    cr_assert_eq(fcntl(fd, F_GETFD), -1);
+}
+
 Test(report, a_socket_made_outside_any_task_says_so, .init = init)
 {
     cio_loop *L = cio_loop_create(&debug_opts);
