@@ -61,11 +61,10 @@ struct cio_task {
     struct cio_group *group;
     cio_task *group_prev, *group_next;
     uint64_t id;
-    int64_t spawned_at;             /* L->now at spawn (statistics) */
     int64_t run_ns;                 /* debug mode: time spent running */
     cio_stack stack;
     cio_san_ctx san;
-    int64_t born;                   /* spawn time, loop clock (task dump) */
+    int64_t born;                   /* spawn time, loop clock (dump, statistics) */
     char name[32];
 };
 

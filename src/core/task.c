@@ -218,7 +218,6 @@ static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
     t->status = 0;
     t->joining = t->free_when_done = t->must_free = t->retrieved = false;
     t->detached = t->pending_at_close = false;
-    t->spawned_at = L->now;
     t->run_ns = 0;
     t->wait = NULL;
     t->hooks = NULL;

@@ -43,7 +43,7 @@ void cio_stats_on_switch(cio_loop *L, cio_task *from, int64_t now)
 
 void cio_stats_on_end(cio_loop *L, cio_task *t)
 {
-    record(&L->task_stats.lifetime, L->now - t->spawned_at);
+    record(&L->task_stats.lifetime, L->now - t->born);
 }
 
 /* ---- reading ------------------------------------------------------------ */
