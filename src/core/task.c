@@ -264,14 +264,13 @@ int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
     cio_loop *L = cio_tls_loop;
     if (!L || !fn)
         return -EINVAL;
-    cio_task *t;
-    int rc = cio_task_spawn_on(L, &t, fn, arg, opts);
-    if (rc < 0)
-        return rc;
-    t->detached = out == NULL;  /* the spawner gave the handle up */
     if (out)
-        *out = t;
-    return 0;
+        return cio_task_spawn_on(L, out, fn, arg, opts);
+    cio_task *t;                /* the spawner gives the handle up */
+    int rc = cio_task_spawn_on(L, &t, fn, arg, opts);
+    if (rc == 0)
+        t->detached = true;
+    return rc;
 }
 
 /* ---- joining and cancelling --------------------------------------------- */
