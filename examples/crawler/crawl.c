@@ -95,14 +95,22 @@ static void job_free(job *j)
     free(j);
 }
 
+void crawl_release_permit(crawler *c, job *j)
+{
+    if (j->permit) {
+        j->permit = false;
+        cio_semaphore_release(&c->slots);
+    }
+}
+
 static int worker(void *arg)
 {
     job *j = arg;
     crawler *c = j->c;
     fetch_one(c, j);
+    crawl_release_permit(c, j);
     job_free(j);
     c->in_flight--;
-    cio_semaphore_release(&c->slots);
     cio_event_set(&c->changed);
     return 0;                               /* outcomes are counted, not raised */
 }
@@ -132,6 +140,7 @@ static int dispatch(crawler *c)
             return rc;
         }
         c->in_flight++;
+        j->permit = true;
         rc = cio_group_spawn(&c->workers, NULL, worker, j,
                              &(cio_task_opts){ .name = "crawl", .stack_size = WORKER_STACK });
         if (rc < 0) {

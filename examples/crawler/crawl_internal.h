@@ -17,6 +17,7 @@ typedef struct job {
     char *url;              /* normalized */
     int depth;              /* link hops from a seed */
     int redirects;          /* redirects that led here */
+    bool permit;            /* holds one of c->slots */
     struct job *next;
 } job;
 
@@ -55,6 +56,9 @@ typedef struct crawler {
 /* crawl.c: queue url (normalized) at depth unless already seen; with
  * check_host, only if the same-host rule allows it. 0 or -ENOMEM. */
 int crawl_enqueue(crawler *c, const char *url, int depth, int redirects, bool check_host);
+/* Give j's --concurrency permit back (once): its request is over, what
+ * is left (saving, parsing) must not hold up the next request. */
+void crawl_release_permit(crawler *c, job *j);
 void crawl_log(crawler *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* host.c */

@@ -108,7 +108,7 @@ static void got_page(crawler *c, const job *j, cio_http_response *r, int status)
         queue_links(c, j, r);
 }
 
-static void request(crawler *c, const job *j, host *h)
+static void request(crawler *c, job *j, host *h)
 {
     const crawl_options *o = c->o;
     int rc = host_acquire(c, h);
@@ -121,6 +121,7 @@ static void request(crawler *c, const job *j, host *h)
     cio_http_response *r = NULL;
     rc = cio_http_request_retry(c->http, &req, &policy, &r);
     cio_semaphore_release(&h->slots);
+    crawl_release_permit(c, j);      /* saving needs no permit */
     if (rc < 0) {
         fail(c, j, fail_of_error(rc), rc == -ECANCELED ? NULL : cio_http_last_error());
         return;
