@@ -18,6 +18,11 @@ typedef struct crawl_case {
     int retries;
     int64_t timeout;
     const char *seed_path;      /* "/" unless set */
+    const char *const *seed_paths;  /* or several (NULL-terminated) */
+    unsigned concurrency, per_host; /* 4 and 2 unless set */
+    int64_t delay;
+    bool any_host;
+    site *other;                /* a second site, linked from /away */
     char dir[64];
     site s;
     crawl_stats st;
@@ -41,18 +46,41 @@ static void remove_dir(crawl_case *k)
     nftw(k->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void options(crawl_case *k, crawl_options *o, const char **seed, char *buf, size_t cap)
+#define MAX_SEEDS 16
+
+typedef struct seeds {
+    const char *ptr[MAX_SEEDS];
+    char buf[MAX_SEEDS][128];
+} seeds;
+
+static void options(crawl_case *k, crawl_options *o, seeds *sd)
 {
     crawl_options_default(o);
-    snprintf(buf, cap, "%s%s", k->s.base, k->seed_path ? k->seed_path : "/");
-    *seed = buf;
-    o->seeds = seed;
-    o->nseeds = 1;
+    size_t n = 0;
+    if (k->seed_paths) {
+        for (; k->seed_paths[n]; n++)
+            snprintf(sd->buf[n], sizeof sd->buf[n], "%s%s", k->s.base, k->seed_paths[n]);
+    } else {
+        snprintf(sd->buf[0], sizeof sd->buf[0], "%s%s", k->s.base,
+                 k->seed_path ? k->seed_path : "/");
+        n = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        sd->ptr[i] = sd->buf[i];
+    o->seeds = sd->ptr;
+    o->nseeds = n;
     o->output = k->dir;
+    if (k->concurrency)
+        o->concurrency = k->concurrency;
+    if (k->per_host)
+        o->per_host = k->per_host;
+    o->delay = k->delay;
+    o->any_host = k->any_host;
     o->max_depth = k->max_depth;
     o->retries = k->retries;
     o->retry_delay = 10 * CIO_MS;
-    o->concurrency = 4;
+    if (!k->concurrency)
+        o->concurrency = 4;
     if (k->timeout)
         o->timeout = k->timeout;
 }
@@ -61,12 +89,19 @@ static int crawl_main(void *arg)
 {
     crawl_case *k = arg;
     cr_assert_eq(site_start(&k->s, k->robots, k->slow_ms), 0);
+    if (k->other) {
+        cr_assert_eq(site_start(k->other, SITE_ROBOTS_RULES, 0), 0);
+        /* Another host name for the same machine: "localhost". */
+        snprintf(k->s.away, sizeof k->s.away, "http://localhost:%s/",
+                 strrchr(k->other->base, ':') + 1);
+    }
     crawl_options o;
-    const char *seed;
-    char buf[128];
-    options(k, &o, &seed, buf, sizeof buf);
+    seeds sd;
+    options(k, &o, &sd);
     k->rc = crawl_run(&o, &k->st);
     site_stop(&k->s);
+    if (k->other)
+        site_stop(k->other);
     return 0;
 }
 
@@ -255,9 +290,8 @@ static int crawl_task(void *arg)
 {
     crawl_case *k = arg;
     crawl_options o;
-    const char *seed;
-    char buf[128];
-    options(k, &o, &seed, buf, sizeof buf);
+    seeds sd;
+    options(k, &o, &sd);
     k->rc = crawl_run(&o, &k->st);
     return 0;
 }
@@ -294,6 +328,85 @@ Test(crawler, cancel_stops_cleanly_with_statistics)
     remove_dir(&k);
 }
 
+static const char *const DELAYED[] = {
+    "/delay/100/1", "/delay/100/2", "/delay/100/3", "/delay/100/4",
+    "/delay/100/5", "/delay/100/6", NULL,
+};
+
+Test(crawler, per_host_limit_holds)
+{
+    crawl_case k = { .robots = SITE_ROBOTS_404, .seed_paths = DELAYED,
+                     .concurrency = 10, .per_host = 2 };
+    crawl(&k);
+    cr_assert_eq(k.st.succeeded, 6);
+    cr_assert_eq(k.s.busy_max, 2, "at most 2 at once, and they overlap: %d", k.s.busy_max);
+    remove_dir(&k);
+}
+
+Test(crawler, concurrency_limit_holds)
+{
+    crawl_case k = { .robots = SITE_ROBOTS_404, .seed_paths = DELAYED,
+                     .concurrency = 3, .per_host = 10 };
+    crawl(&k);
+    cr_assert_eq(k.st.succeeded, 6);
+    cr_assert_eq(k.s.busy_max, 3, "busy_max %d", k.s.busy_max);
+    remove_dir(&k);
+
+    crawl_case all = { .robots = SITE_ROBOTS_404, .seed_paths = DELAYED,
+                       .concurrency = 10, .per_host = 10 };
+    crawl(&all);
+    cr_assert_eq(all.s.busy_max, 6, "busy_max %d", all.s.busy_max);
+    remove_dir(&all);
+}
+
+static const char *const QUICK[] = { "/base/x", "/target", "/private/open", NULL };
+
+Test(crawler, politeness_delay_spaces_requests)
+{
+    crawl_case k = { .robots = SITE_ROBOTS_RULES, .seed_paths = QUICK,
+                     .concurrency = 10, .per_host = 10, .delay = 40 * CIO_MS };
+    crawl(&k);
+    cr_assert_eq(k.st.succeeded, 3);
+    /* The three pages (after robots.txt) at least 40 ms apart. */
+    int64_t at[3];
+    for (int i = 0; i < 3; i++) {
+        at[i] = -1;
+        for (int j = 0; j < site_paths(&k.s); j++)
+            if (strcmp(k.s.paths[j].path, QUICK[i]) == 0)
+                at[i] = k.s.paths[j].first_at;
+        cr_assert_geq(at[i], 0);
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++) {
+            int64_t gap = at[i] > at[j] ? at[i] - at[j] : at[j] - at[i];
+            cr_assert_geq(gap, 40 * CIO_MS - CIO_MS, "%s and %s %lld ns apart", QUICK[i],
+                          QUICK[j], (long long)gap);
+        }
+    remove_dir(&k);
+}
+
+Test(crawler, same_host_rule)
+{
+    site other;
+    crawl_case k = { .robots = SITE_ROBOTS_RULES, .seed_path = "/away", .max_depth = 2,
+                     .other = &other };
+    crawl(&k);
+    cr_assert_eq(k.st.succeeded, 1);
+    cr_assert_eq(other.requests, 0, "the other host was asked");
+    remove_dir(&k);
+
+    site other2;
+    crawl_case any = { .robots = SITE_ROBOTS_RULES, .seed_path = "/away", .max_depth = 1,
+                       .other = &other2, .any_host = true };
+    crawl(&any);
+    cr_assert_eq(any.st.succeeded, 2);
+    cr_assert_eq(any.st.robots_fetched, 2);     /* once per host */
+    cr_assert_eq(site_count(&other2, "/robots.txt"), 1);
+    cr_assert_eq(site_count(&other2, "/"), 1);
+    cr_assert_eq(site_count(&other2, "/a"), 0);  /* depth 1 */
+    remove_dir(&any);
+}
+
 Test(crawler, statistics_as_json)
 {
     crawl_stats st = { .requests = 3, .succeeded = 2, .bytes = 2048, .pages_saved = 2,
@@ -307,4 +420,87 @@ Test(crawler, statistics_as_json)
     cr_assert(strstr(buf, "\"failed\":{\"timeout\":1}"), "%s", buf);
     cr_assert(strstr(buf, "\"bytes\":2048,\"duration_s\":2.000,\"requests_per_s\":1.50,"
                           "\"kb_per_s\":1.00,\"pages_saved\":2"), "%s", buf);
+}
+
+/* ---- the cio-crawl program ------------------------------------------------ */
+
+/* build/.../tests/test_crawler -> build/.../examples/cio-crawl */
+static void crawl_binary(char *out, size_t cap)
+{
+    char self[512];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    cr_assert_gt(n, 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    *strrchr(self, '/') = '\0';
+    snprintf(out, cap, "%s/examples/cio-crawl", self);
+    cr_assert_eq(access(out, X_OK), 0, "%s is not built", out);
+}
+
+typedef struct cli_case {
+    crawl_case k;
+    bool interrupt;
+    int status;
+    char *out, *err;
+} cli_case;
+
+static int cli_main(void *arg)
+{
+    cli_case *c = arg;
+    crawl_case *k = &c->k;
+    cr_assert_eq(site_start(&k->s, k->robots, k->slow_ms), 0);
+    char exe[600], url[128];
+    crawl_binary(exe, sizeof exe);
+    snprintf(url, sizeof url, "%s%s", k->s.base, k->seed_path ? k->seed_path : "/");
+    char *argv[] = { exe, "--concurrency", "100", "--per-host", "100", "--delay", "0",
+                     "--timeout", "30", "--retries", "0", "--max-depth", "1",
+                     "--output", k->dir, "--json", url, NULL };
+    cio_process *p;
+    cio_process_opts po = { .stdout_mode = CIO_STDIO_PIPE, .stderr_mode = CIO_STDIO_PIPE };
+    cr_assert_eq(cio_process_spawn(&p, argv, &po), 0);
+    if (c->interrupt) {
+        cr_assert_eq(cio_event_wait(&k->s.slow_started), 0);
+        cr_assert_eq(cio_process_send_signal(p, SIGINT), 0);
+    }
+    cio_communicate io = { 0 };
+    c->status = cio_process_communicate(p, &io, cio_deadline_after(20 * CIO_SEC));
+    c->out = io.out;
+    c->err = io.err;
+    cio_process_close(p);
+    site_stop(&k->s);
+    return 0;
+}
+
+Test(crawler, program_prints_json_statistics)
+{
+    cli_case c = { .k = { .robots = SITE_ROBOTS_RULES, .slow_ms = 10 } };
+    make_dir(&c.k);
+    cr_assert_eq(run_real(cli_main, &c), 0);
+    cr_assert_eq(c.status, 1, "some pages fail on purpose: %d\n%s", c.status, c.err);
+    const char *keys[] = { "\"requests\":12,", "\"succeeded\":9,", "\"failed\":{",
+                           "\"http_4xx\":1", "\"http_5xx\":1", "\"robots_disallowed\":1",
+                           "\"bytes\":", "\"duration_s\":", "\"requests_per_s\":",
+                           "\"kb_per_s\":", "\"pages_saved\":9,", "\"interrupted\":false" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        cr_assert(strstr(c.out, keys[i]), "no %s in %s", keys[i], c.out);
+    cr_assert_eq(strchr(c.out, '\n'), c.out + strlen(c.out) - 1, "one line: %s", c.out);
+    free(c.out);
+    free(c.err);
+    remove_dir(&c.k);
+}
+
+Test(crawler, program_stops_on_sigint_with_statistics)
+{
+    cli_case c = { .k = { .robots = SITE_ROBOTS_404, .slow_ms = 10000, .seed_path = "/slow" },
+                   .interrupt = true };
+    make_dir(&c.k);
+    cr_assert_eq(run_real(cli_main, &c), 0);
+    cr_assert_eq(c.status, 130, "status %d\n%s", c.status, c.err);
+    cr_assert(strstr(c.out, "\"interrupted\":true"), "%s", c.out);
+    cr_assert(strstr(c.out, "\"cancelled\":1"), "%s", c.out);
+    cr_assert(strstr(c.out, "\"requests\":1,"), "%s", c.out);
+    cr_assert(strstr(c.err, "interrupted"), "%s", c.err);
+    free(c.out);
+    free(c.err);
+    remove_dir(&c.k);
 }

@@ -19,6 +19,7 @@ static void count(site *s, const char *path)
             memcpy(s->paths[i].path, path, n);
             s->paths[i].path[n] = '\0';
             s->paths[i].count = 1;
+            s->paths[i].first_at = cio_now();
             return;
         }
     }
@@ -130,6 +131,12 @@ static int route(site *s, cio_stream *st, const char *p)
             return -1;
         return respond(st, 200, "text/html", "", "<html><body>ok</body></html>");
     }
+    if (strcmp(p, "/away") == 0) {
+        char link[192] = "";
+        if (s->away[0])
+            snprintf(link, sizeof link, "<a href=\"%s\">away</a>", s->away);
+        return page(st, "away", link);
+    }
     if (strcmp(p, "/base/x") == 0 || strcmp(p, "/target") == 0 ||
         strncmp(p, "/private/", 9) == 0)
         return page(st, p, "");
@@ -166,7 +173,11 @@ static int handle(cio_stream *st, void *arg)
         if (read_request(st, path, sizeof path, &close) < 0)
             return 0;
         count(s, path);
-        if (route(s, st, path) < 0 || close)
+        if (++s->busy > s->busy_max)
+            s->busy_max = s->busy;
+        int rc = route(s, st, path);
+        s->busy--;
+        if (rc < 0 || close)
             return 0;
     }
 }

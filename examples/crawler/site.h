@@ -17,6 +17,9 @@
  *   /deep/N          links to /deep/N+1, up to /deep/9
  *   /private/...     leaves (must never be fetched but /private/open)
  *   /delay/MS/...    an empty page after MS ms (benchmarks)
+ *   /away            links to `away` (another site's URL), if set
+ * It also keeps the most requests it was serving at once (busy_max), and
+ * when each path was first asked (cio_now()).
  */
 #ifndef CRAWLER_SITE_H
 #define CRAWLER_SITE_H
@@ -34,7 +37,9 @@ typedef struct site {
     int slow_ms;
     int requests;
     cio_event slow_started; /* set when /slow is first asked */
-    struct { char path[96]; int count; } paths[SITE_PATHS];
+    int busy, busy_max;     /* requests being answered now, and at most */
+    char away[128];         /* the link of /away ("": none) */
+    struct { char path[96]; int count; int64_t first_at; } paths[SITE_PATHS];
 } site;
 
 /* Start serving. Returns 0 or the server's error. Never blocks. */
