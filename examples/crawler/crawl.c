@@ -103,12 +103,32 @@ void crawl_release_permit(crawler *c, job *j)
     }
 }
 
+static void running_add(crawler *c, job *j)
+{
+    j->prev = NULL;
+    j->next = c->running;
+    if (c->running)
+        c->running->prev = j;
+    c->running = j;
+}
+
+static void running_remove(crawler *c, job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        c->running = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+}
+
 static int worker(void *arg)
 {
     job *j = arg;
     crawler *c = j->c;
     fetch_one(c, j);
     crawl_release_permit(c, j);
+    running_remove(c, j);
     job_free(j);
     c->in_flight--;
     cio_event_set(&c->changed);
@@ -141,10 +161,12 @@ static int dispatch(crawler *c)
         }
         c->in_flight++;
         j->permit = true;
+        running_add(c, j);
         rc = cio_group_spawn(&c->workers, NULL, worker, j,
                              &(cio_task_opts){ .name = "crawl", .stack_size = WORKER_STACK });
         if (rc < 0) {
             c->in_flight--;
+            running_remove(c, j);
             job_free(j);
             cio_semaphore_release(&c->slots);
             return rc;
@@ -194,6 +216,11 @@ static void crawler_free(crawler *c)
 {
     while (c->head)
         job_free(pop(c));
+    while (c->running) {                    /* workers cancelled before they ran */
+        job *j = c->running;
+        running_remove(c, j);
+        job_free(j);
+    }
     hosts_free(c);
     urlset_free(&c->seen);
     urlset_free(&c->allowed_hosts);
@@ -213,6 +240,7 @@ int crawl_run(const crawl_options *o, crawl_stats *st)
     cio_event_init(&c.changed);
     cio_group_init(&c.workers);
     int rc = saver_open(&c.save, o->output);
+    c.save.sync = o->fsync;
     if (rc == 0)
         rc = open_session(&c);
     if (rc == 0)

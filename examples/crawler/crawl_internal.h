@@ -18,7 +18,7 @@ typedef struct job {
     int depth;              /* link hops from a seed */
     int redirects;          /* redirects that led here */
     bool permit;            /* holds one of c->slots */
-    struct job *next;
+    struct job *next, *prev;/* in the frontier (next only), or running */
 } job;
 
 typedef enum robots_state { ROBOTS_NONE, ROBOTS_FETCHING, ROBOTS_READY } robots_state;
@@ -45,6 +45,8 @@ typedef struct crawler {
     urlset seen;            /* every URL ever queued */
     urlset allowed_hosts;   /* the same-host rule's hosts */
     job *head, *tail;       /* the frontier, FIFO: breadth first */
+    job *running;           /* handed to workers: the crawler owns them, as
+                               a worker cancelled before it ran never runs */
     size_t waiting, in_flight;
     cio_semaphore slots;    /* --concurrency */
     cio_event changed;      /* a worker finished or queued URLs */

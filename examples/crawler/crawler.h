@@ -75,6 +75,7 @@ typedef struct crawl_options {
     bool ignore_robots;     /* do not fetch or obey robots.txt */
     const char *user_agent; /* "cio-crawl/<version>" */
     size_t max_page;        /* largest body kept, bytes (16 MiB) */
+    bool fsync;             /* make each saved page durable (save.h) */
     FILE *log;              /* one line per URL, or NULL */
     bool progress;          /* draw a progress bar on stderr */
 } crawl_options;

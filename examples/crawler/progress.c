@@ -16,10 +16,10 @@ static void draw(progress *p)
         bar[i] = i < fill ? '#' : '.';
     bar[BAR_WIDTH] = '\0';
     double secs = (double)(cio_now() - st->start) / 1e9;
-    fprintf(stderr, "\r\033[K[%s] %llu/%llu  %zu in flight  %llu failed  %.1f KB  %.1f req/s",
+    fprintf(stderr, "\r\033[K[%s] %llu/%llu  %zu in flight  %llu failed  %.1f KB  %.1f/s",
             bar, (unsigned long long)done, (unsigned long long)total, *p->in_flight,
             (unsigned long long)crawl_failed_total(st), (double)st->bytes / 1024,
-            secs > 0 ? (double)st->requests / secs : 0.0);
+            secs > 0 ? (double)done / secs : 0.0);
     fflush(stderr);
     p->drawn = true;
 }

@@ -148,7 +148,8 @@ static int save_shielded(saver *s, const page_record *rec, const void *body, siz
     *slash = '/';
     if (snprintf(path, sizeof path, "%s/%s", s->dir, name) >= (int)sizeof path)
         return -ENAMETOOLONG;
-    if ((rc = cio_write_file_atomic(path, body, len, 0644)) < 0)
+    if ((rc = cio_write_file_atomic_ex(path, body, len, 0644,
+                                       s->sync ? 0 : CIO_ATOMIC_NO_SYNC)) < 0)
         return rc;
     return append_index(s, rec, name, len);
 }
