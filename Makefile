@@ -34,6 +34,7 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	$(BUILD)/examples/tour
 	@echo
+	rm -rf $(BUILD)/crawled-demo
 	$(BUILD)/examples/cio-crawl --demo --quiet --output $(BUILD)/crawled-demo
 
 test: build

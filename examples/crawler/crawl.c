@@ -16,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A worker's stack: gumbo frees a parsed tree recursively, as deep as the
- * page nests; committed lazily, so a shallow page costs a few pages. */
-#define WORKER_STACK (1024 * 1024)
+/* The stack of a worker whose page may be parsed: gumbo frees a parsed
+ * tree recursively, as deep as the page nests; committed lazily, so a
+ * shallow page costs a few pages. Workers that will not parse (the last
+ * depth) take the loop's default stack, which comes from its pool: no
+ * mmap and munmap per URL. */
+#define PARSER_STACK (1024 * 1024)
 
 void crawl_options_default(crawl_options *o)
 {
@@ -163,7 +166,9 @@ static int dispatch(crawler *c)
         j->permit = true;
         running_add(c, j);
         rc = cio_group_spawn(&c->workers, NULL, worker, j,
-                             &(cio_task_opts){ .name = "crawl", .stack_size = WORKER_STACK });
+                             &(cio_task_opts){
+                                 .name = "crawl",
+                                 .stack_size = j->depth < c->o->max_depth ? PARSER_STACK : 0 });
         if (rc < 0) {
             c->in_flight--;
             running_remove(c, j);
