@@ -28,6 +28,7 @@ typedef struct host {
     char *origin;
     robots_state robots_state;
     robots rules;
+    int robots_error;       /* the robots.txt fetch's network error, or 0 */
     cio_event robots_done;  /* set when a fetch of robots.txt ends */
     cio_semaphore slots;    /* per-host concurrency */
     int64_t next_at;        /* the earliest time of the next request */

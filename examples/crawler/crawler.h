@@ -37,7 +37,10 @@ typedef enum crawl_fail {
     FAIL_DNS,
     FAIL_TLS,
     FAIL_TOO_BIG,
-    FAIL_ROBOTS,            /* disallowed by robots.txt: never requested */
+    FAIL_ROBOTS,            /* disallowed by robots.txt (or it answered 5xx):
+                               never requested */
+    FAIL_UNREACHABLE,       /* robots.txt could not be fetched (connection,
+                               DNS, TLS, timeout): never requested */
     FAIL_BAD_URL,           /* a seed that is not an http(s) URL */
     FAIL_SAVE,              /* fetched, but the file could not be written */
     FAIL_CANCELLED,         /* in flight when the crawl was interrupted */

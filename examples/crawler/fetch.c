@@ -154,7 +154,10 @@ void fetch_one(crawler *c, job *j)
         bool ok = robots_allowed(&h->rules, target);
         free(target);
         if (!ok) {
-            fail(c, j, FAIL_ROBOTS, NULL);
+            if (h->robots_error)
+                fail(c, j, FAIL_UNREACHABLE, cio_strerror(h->robots_error));
+            else
+                fail(c, j, FAIL_ROBOTS, NULL);
             return;
         }
     }

@@ -73,6 +73,7 @@ static int fetch_robots(crawler *c, host *h)
     if (rc == -ECANCELED)
         return rc;
     int status = rc == 0 ? cio_http_response_status(r) : 0;
+    h->robots_error = rc < 0 ? rc : 0;
     if (status >= 200 && status < 300) {
         rc = robots_parse(&h->rules, cio_http_response_body_data(r),
                           cio_http_response_body_size(r), c->agent);
@@ -83,10 +84,12 @@ static int fetch_robots(crawler *c, host *h)
     } else {
         robots_init_deny_all(&h->rules);
     }
-    crawl_log(c, "robots %s: %s\n", url,
-              status ? (h->rules.deny_all ? "unreachable, nothing allowed"
-                        : status >= 400 ? "missing, all allowed" : "rules loaded")
-                     : "unreachable, nothing allowed");
+    if (rc < 0)
+        crawl_log(c, "robots %s: unreachable, nothing allowed (%s)\n", url, cio_strerror(rc));
+    else
+        crawl_log(c, "robots %s: %d, %s\n", url, status,
+                  h->rules.deny_all ? "nothing allowed"
+                  : status >= 400 ? "missing, all allowed" : "rules loaded");
     cio_http_response_close(r);
     return 0;
 }

@@ -71,7 +71,7 @@ static const char ROBOTS[] =
     "User-agent: *\n"
     "Disallow: /private\n"
     "Allow: /private/open\n"
-    "Crawl-delay: 0\n";
+    "Crawl-delay: %d.%03d\n";
 
 static const char INDEX_LINKS[] =
     "<a href=\"a\">a</a> <a href=\"/b\">b</a> <a href=\"dir/page\">dir</a>\n"
@@ -97,8 +97,11 @@ static int route(site *s, cio_stream *st, const char *p)
 {
     int n;
     if (strcmp(p, "/robots.txt") == 0) {
-        if (s->robots == SITE_ROBOTS_RULES)
-            return respond(st, 200, "text/plain", "", ROBOTS);
+        if (s->robots == SITE_ROBOTS_RULES) {
+            char txt[512];
+            snprintf(txt, sizeof txt, ROBOTS, s->crawl_delay_ms / 1000, s->crawl_delay_ms % 1000);
+            return respond(st, 200, "text/plain", "", txt);
+        }
         return respond(st, s->robots == SITE_ROBOTS_404 ? 404 : 500, "text/plain", "", "no");
     }
     if (strcmp(p, "/") == 0)

@@ -35,6 +35,7 @@ typedef struct site {
     char base[64];          /* "http://127.0.0.1:PORT" */
     site_robots robots;
     int slow_ms;
+    int crawl_delay_ms;     /* robots.txt's Crawl-delay (0 by default) */
     int requests;
     cio_event slow_started; /* set when /slow is first asked */
     int busy, busy_max;     /* requests being answered now, and at most */

@@ -15,6 +15,7 @@ static const char *const fail_names[FAIL_COUNT] = {
     [FAIL_TLS] = "tls",
     [FAIL_TOO_BIG] = "too_big",
     [FAIL_ROBOTS] = "robots_disallowed",
+    [FAIL_UNREACHABLE] = "host_unreachable",
     [FAIL_BAD_URL] = "bad_url",
     [FAIL_SAVE] = "save_error",
     [FAIL_CANCELLED] = "cancelled",
