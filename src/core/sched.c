@@ -50,14 +50,14 @@ void cio_sched_switch_away(cio_task *self)
         cio_task *next = pop_ready(L);
         if (next == self)
             return;             /* yielded with nobody else ready */
-        if (__builtin_expect(L->dbg != NULL, 0))
-            cio_debug_switch(L, next);
+        if (__builtin_expect(L->debug, 0))
+            cio_debug_on_switch(L, self, next);
         L->current = next;
         cio_san_before_switch(&self->san, &next->san, exiting);
         cio_ctx_switch(&self->sp, next->sp);
     } else {
-        if (__builtin_expect(L->dbg != NULL, 0))
-            cio_debug_switch(L, NULL);
+        if (__builtin_expect(L->debug, 0))
+            cio_debug_on_switch(L, self, NULL);
         L->current = NULL;
         cio_san_before_switch(&self->san, &L->san, exiting);
         cio_ctx_switch(&self->sp, L->sp);
@@ -120,8 +120,8 @@ static void run_one(cio_loop *L)
 {
     cio_task *t = pop_ready(L);
     L->budget = L->budget_max;
-    if (__builtin_expect(L->dbg != NULL, 0))
-        cio_debug_switch(L, t);
+    if (__builtin_expect(L->debug, 0))
+        cio_debug_on_switch(L, NULL, t);
     L->current = t;
     L->switches++;
     cio_san_before_switch(&L->san, &t->san, 0);
