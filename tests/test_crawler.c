@@ -442,6 +442,37 @@ Test(crawler, same_host_rule)
     remove_dir(&any);
 }
 
+Test(crawler, a_seed_redirected_to_another_host_is_followed)
+{
+    /* The seed's redirect target's host joins the same-host rule: its
+     * robots.txt is fetched and its links followed, at the seed's depth. */
+    site other;
+    crawl_case k = { .robots = SITE_ROBOTS_RULES, .seed_path = "/redirect-away",
+                     .max_depth = 1, .other = &other };
+    crawl(&k);
+    cr_assert_eq(k.rc, 0);
+    cr_assert_eq(k.st.redirects, 2);                   /* the seed's, and its /redirect */
+    cr_assert_eq(site_count(&other, "/robots.txt"), 1);
+    cr_assert_eq(site_count(&other, "/"), 1);
+    cr_assert_eq(site_count(&other, "/a"), 1);          /* depth 1 of the target */
+    cr_assert_eq(site_count(&other, "/deep/2"), 0);
+    cr_assert_eq(k.st.robots_fetched, 2);
+    assert_consistent(&k.st);
+    remove_dir(&k);
+}
+
+Test(crawler, only_the_first_500_kib_of_robots_txt_count)
+{
+    crawl_case k = { .robots = SITE_ROBOTS_HUGE, .max_depth = 0 };
+    crawl(&k);
+    cr_assert_eq(k.rc, 0);
+    cr_assert_eq(k.st.failed[FAIL_ROBOTS], 0, "the Disallow past 500 KiB was obeyed");
+    cr_assert_eq(k.st.succeeded, 1);
+    cr_assert_eq(k.st.robots_fetched, 1);
+    cr_assert_eq(site_count(&k.s, "/"), 1);
+    remove_dir(&k);
+}
+
 Test(crawler, statistics_as_json)
 {
     crawl_stats st = { .requests = 3, .succeeded = 2, .bytes = 2048, .pages_saved = 2,

@@ -57,8 +57,49 @@ void hosts_free(crawler *c)
     }
 }
 
-/* RFC 9309 2.3.1: a 2xx robots.txt is parsed; 4xx ("unavailable") allows
- * everything; 5xx and network errors ("unreachable") disallow everything. */
+/* A robots.txt over ROBOTS_MAX: its first ROBOTS_MAX bytes are parsed
+ * (RFC 9309 2.5). Streams the body and stops there. Returns the status
+ * (*text malloc'd, *len set) or an error. */
+static int fetch_prefix(crawler *c, const cio_http_request *req, char **text, size_t *len)
+{
+    cio_http_response *r;
+    int rc = cio_http_send(c->http, req, &r);
+    if (rc < 0)
+        return rc;
+    char *buf = malloc(ROBOTS_MAX);
+    size_t n = 0;
+    ssize_t k = buf ? 1 : -ENOMEM;
+    while (k > 0 && n < ROBOTS_MAX)
+        if ((k = cio_http_response_read(r, buf + n, ROBOTS_MAX - n)) > 0)
+            n += (size_t)k;
+    int status = cio_http_response_status(r);
+    cio_http_response_close(r);
+    if (k < 0) {
+        free(buf);
+        return (int)k;
+    }
+    *text = buf;
+    *len = n;
+    return status;
+}
+
+/* Set h->rules from a robots.txt answer: RFC 9309 2.3.1: 2xx is parsed,
+ * 4xx ("unavailable") allows everything, 5xx ("unreachable") disallows
+ * everything. */
+static void take_rules(crawler *c, host *h, int status, const char *text, size_t len)
+{
+    if (status >= 200 && status < 300) {
+        if (robots_parse(&h->rules, text, len, c->agent) < 0)
+            robots_init_deny_all(&h->rules);
+    } else if (status >= 400 && status < 500) {
+        robots_init_allow_all(&h->rules);
+    } else {
+        robots_init_deny_all(&h->rules);
+    }
+}
+
+/* Fetch and parse h's robots.txt. A network failure (after the retries)
+ * disallows everything too, and is kept to name the pages' failure. */
 static int fetch_robots(crawler *c, host *h)
 {
     const crawl_options *o = c->o;
@@ -70,27 +111,32 @@ static int fetch_robots(crawler *c, host *h)
     cio_http_response *r = NULL;
     c->st->robots_fetched++;
     int rc = cio_http_request_retry(c->http, &req, &policy, &r);
+    int status = 0;
+    if (rc == 0) {
+        status = cio_http_response_status(r);
+        take_rules(c, h, status, cio_http_response_body_data(r), cio_http_response_body_size(r));
+        cio_http_response_close(r);
+    } else if (rc == CIO_ETOOBIG) {
+        char *text = NULL;
+        size_t len = 0;
+        if ((rc = fetch_prefix(c, &req, &text, &len)) >= 0) {
+            status = rc;
+            rc = 0;
+            take_rules(c, h, status, text, len);
+            free(text);
+        }
+    }
     if (rc == -ECANCELED)
         return rc;
-    int status = rc == 0 ? cio_http_response_status(r) : 0;
-    h->robots_error = rc < 0 ? rc : 0;
-    if (status >= 200 && status < 300) {
-        rc = robots_parse(&h->rules, cio_http_response_body_data(r),
-                          cio_http_response_body_size(r), c->agent);
-        if (rc < 0)
-            robots_init_deny_all(&h->rules);
-    } else if (status >= 400 && status < 500) {
-        robots_init_allow_all(&h->rules);
-    } else {
+    if (rc < 0) {
+        h->robots_error = rc;
         robots_init_deny_all(&h->rules);
-    }
-    if (rc < 0)
         crawl_log(c, "robots %s: unreachable, nothing allowed (%s)\n", url, cio_strerror(rc));
-    else
+    } else {
         crawl_log(c, "robots %s: %d, %s\n", url, status,
                   h->rules.deny_all ? "nothing allowed"
                   : status >= 400 ? "missing, all allowed" : "rules loaded");
-    cio_http_response_close(r);
+    }
     return 0;
 }
 

@@ -83,6 +83,26 @@ static const char INDEX_LINKS[] =
     "<a href=\"http://elsewhere.invalid/\">away</a> <a href=\"/deep/1\">deep</a>\n"
     "<a href=\"/b\" rel=\"nofollow\">b, nofollow</a>";
 
+/* 600 KiB of comment lines, then "Disallow: /", all in one group. */
+static int huge_robots(cio_stream *st)
+{
+    size_t pad = 600 * 1024, len = 14 + pad + 12;
+    char *txt = malloc(len + 1);
+    if (!txt)
+        return -1;
+    memcpy(txt, "User-agent: *\n", 14);
+    for (size_t i = 0; i < pad; i += 64) {
+        memset(txt + 14 + i, 'x', 63);
+        txt[14 + i] = '#';
+        txt[14 + i + 63] = '\n';
+    }
+    memcpy(txt + 14 + pad, "Disallow: /\n", 12);
+    txt[len] = '\0';
+    int rc = respond(st, 200, "text/plain", "", txt);
+    free(txt);
+    return rc;
+}
+
 static int deep(cio_stream *st, int n)
 {
     char links[128] = "";
@@ -102,6 +122,8 @@ static int route(site *s, cio_stream *st, const char *p)
             snprintf(txt, sizeof txt, ROBOTS, s->crawl_delay_ms / 1000, s->crawl_delay_ms % 1000);
             return respond(st, 200, "text/plain", "", txt);
         }
+        if (s->robots == SITE_ROBOTS_HUGE)
+            return huge_robots(st);
         return respond(st, s->robots == SITE_ROBOTS_404 ? 404 : 500, "text/plain", "", "no");
     }
     if (strcmp(p, "/") == 0)
@@ -133,6 +155,11 @@ static int route(site *s, cio_stream *st, const char *p)
         if (cio_sleep((int64_t)n * CIO_MS) < 0)
             return -1;
         return respond(st, 200, "text/html", "", "<html><body>ok</body></html>");
+    }
+    if (strcmp(p, "/redirect-away") == 0 && s->away[0]) {
+        char loc[192];
+        snprintf(loc, sizeof loc, "Location: %s\r\n", s->away);
+        return respond(st, 302, "text/plain", loc, "moved away");
     }
     if (strcmp(p, "/away") == 0) {
         char link[192] = "";

@@ -18,6 +18,7 @@
  *   /private/...     leaves (must never be fetched but /private/open)
  *   /delay/MS/...    an empty page after MS ms (benchmarks)
  *   /away            links to `away` (another site's URL), if set
+ *   /redirect-away   302 to `away`, if set
  * It also keeps the most requests it was serving at once (busy_max), and
  * when each path was first asked (cio_now()).
  */
@@ -26,7 +27,11 @@
 
 #include <cio.h>
 
-typedef enum site_robots { SITE_ROBOTS_RULES, SITE_ROBOTS_404, SITE_ROBOTS_500 } site_robots;
+/* robots.txt: the rules below, 404, 500, or the rules after 600 KiB of
+ * comments (past the 500 KiB a crawler must parse: all is allowed). */
+typedef enum site_robots {
+    SITE_ROBOTS_RULES, SITE_ROBOTS_404, SITE_ROBOTS_500, SITE_ROBOTS_HUGE
+} site_robots;
 
 #define SITE_PATHS 128
 
