@@ -34,7 +34,11 @@
  * small (read_buffer, default 2 KiB) and doubles when a call needs more
  * (up to the limit, or the size asked for). cio_stream_read into a buffer
  * at least that large reads straight into it when nothing is buffered, so
- * a connection that only uses cio_stream_read never allocates one.
+ * a connection that only uses cio_stream_read never allocates one. On
+ * epoll, a stream whose last read was big (1 KiB or more) and whose first
+ * buffer is at most 16 KiB waits for data holding no buffer and borrows one
+ * of its thread's for the read, until a later call finds it empty: views
+ * stay valid until the next call on the stream, as always.
  */
 #ifndef CIO_STREAM_H
 #define CIO_STREAM_H
