@@ -12,11 +12,12 @@ comes back 200 is saved under DIR as it arrives, with its source URL in a
 first comment line, through aiofiles as the brief does (Debian:
 python3-aiofiles; each open, write and close is a trip to the default
 thread pool), or with --writes thread (or without aiofiles) in one
-asyncio.to_thread call per page, which costs less. Failures are retried with exponential backoff up to
---retries times. At the end one JSON object of statistics goes to stdout,
-with the keys cio-crawl --json prints (requests, succeeded, failed, bytes,
-duration_s, requests_per_s, kb_per_s, pages_saved) and the crawl's own CPU
-time (cpu_s: getrusage over the crawl, start-up excluded).
+asyncio.to_thread call per page, which costs less. Failures are retried
+with exponential backoff up to --retries times. At the end one JSON object
+of statistics goes to stdout, with the keys cio-crawl --json prints
+(requests, succeeded, failed, bytes, duration_s, requests_per_s, kb_per_s,
+pages_saved) and the crawl's own CPU time (cpu_s: getrusage over the
+crawl, start-up excluded).
 """
 import argparse
 import asyncio
