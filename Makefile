@@ -1,5 +1,6 @@
 # Makefile — a thin wrapper over Meson + Ninja for the README's commands.
-#   make demo        install what is missing, build, run examples/tour
+#   make demo        install what is missing, build, run examples/tour, then
+#                    cio-crawl --demo (crawls a local fixture site, offline)
 #   make test        build and run every test; ends with "N passed, N failed"
 #   make test-asan   the whole suite under AddressSanitizer + UBSan
 #   make test-tsan   the whole suite under ThreadSanitizer
@@ -32,6 +33,9 @@ build: deps $(BUILD)/build.ninja
 
 demo: build
 	$(BUILD)/examples/tour
+	@echo
+	rm -rf $(BUILD)/crawled-demo
+	$(BUILD)/examples/cio-crawl --demo --quiet --output $(BUILD)/crawled-demo
 
 test: build
 	scripts/run-tests $(BUILD)

@@ -28,5 +28,6 @@
 #include "cio/http.h"
 #include "cio/debug.h"
 #include "cio/log.h"
+#include "cio/stats.h"
 
 #endif

@@ -94,6 +94,31 @@ Test(file_io, atomic_write_cancelled)
     cr_assert_eq(run_virtual(atomic_cancelled, NULL), 0);
 }
 
+/* Without the fsyncs (cio_write_file_atomic_ex, CIO_ATOMIC_NO_SYNC): the
+ * same replacement, the same cleanup on failure; an unknown flag refused. */
+static int atomic_no_sync(void *arg)
+{
+    (void)arg;
+    const char *p = tmp_path("page");
+    cr_assert_eq(cio_write_file_atomic_ex(p, "one", 3, 0644, CIO_ATOMIC_NO_SYNC), 0);
+    cr_assert_str_eq(get_file("page"), "one");
+    cr_assert_eq(cio_write_file_atomic_ex(p, "two!", 4, 0644, CIO_ATOMIC_NO_SYNC), 0);
+    cr_assert_str_eq(get_file("page"), "two!");
+    cr_assert_eq(count_entries(tmp_root), 1, "no temporary file left");
+    cr_assert_eq(mkdir(tmp_path("dir"), 0700), 0);
+    cr_assert_eq(cio_write_file_atomic_ex(tmp_path("dir"), "x", 1, 0644, CIO_ATOMIC_NO_SYNC),
+                 -EISDIR);
+    cr_assert_eq(count_entries(tmp_root), 2, "the failed write left nothing");
+    cr_assert_eq(cio_write_file_atomic_ex(p, "x", 1, 0644, 1u << 7), -EINVAL);
+    cr_assert_str_eq(get_file("page"), "two!");
+    return 0;
+}
+
+Test(file_io, atomic_write_no_sync)
+{
+    cr_assert_eq(run_virtual(atomic_no_sync, NULL), 0);
+}
+
 /* ---- streams over files ----------------------------------------------------------- */
 
 static int lines(void *arg)

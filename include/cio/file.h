@@ -121,6 +121,21 @@ CIO_MUST_CHECK ssize_t cio_read_file(const char *path, char **out, size_t max);
 CIO_MUST_CHECK int cio_write_file_atomic(const char *path, const void *data, size_t len,
                                          mode_t mode);
 
+/* Flags of cio_write_file_atomic_ex. */
+enum {
+    /* Skip both fsyncs: the rename still makes the replacement atomic for
+     * every reader and against the program's own crash or cancellation
+     * (no reader ever sees a part), but after a power loss or kernel crash
+     * the file may be empty or old. For files that can be made again (a
+     * crawler's pages, caches): the fsyncs cost far more than the write. */
+    CIO_ATOMIC_NO_SYNC = 1 << 0,
+};
+
+/* cio_write_file_atomic with flags (CIO_ATOMIC_*; 0: the same as
+ * cio_write_file_atomic). -EINVAL for an unknown flag. */
+CIO_MUST_CHECK int cio_write_file_atomic_ex(const char *path, const void *data, size_t len,
+                                            mode_t mode, unsigned flags);
+
 /* ---- metadata ----------------------------------------------------------- */
 
 /* What stat tells (from statx(2)). */

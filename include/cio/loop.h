@@ -39,7 +39,7 @@ typedef struct cio_loop_options {
     unsigned threads;
     /* Debug mode (also on when the environment sets CIO_DEBUG=1): the
      * slow-task watchdog, handle and task reports at close, statistics
-     * printed at exit. See cio/debug.h. */
+     * printed at exit. See cio/debug.h and cio/stats.h. */
     bool debug;
     /* cio_run / cio_run_with: do not turn SIGINT and SIGTERM into the main
      * task's cancellation (cio/signal.h); leave them alone. */
@@ -83,7 +83,8 @@ CIO_MUST_CHECK int cio_loop_run_until(cio_loop *loop, cio_task *t);
  * cancel every task still alive, run until they have all finished and the
  * calls queued before the close have run, report on stderr each task that
  * failed and was never joined (asyncio's "Task exception was never
- * retrieved"), shut the thread pool down (wait for the jobs still running,
+ * retrieved"; in debug mode also the tasks never joined, the handles left
+ * open and the task statistics: cio/stats.h), shut the thread pool down (wait for the jobs still running,
  * dispose of their results, join the workers: a job that never returns
  * blocks the close for ever), free everything. Call it outside any task. */
 void cio_loop_close(cio_loop *loop);

@@ -23,7 +23,8 @@ typedef struct cio_task_opts {
 /* Spawn fn(arg) as a new task on the current loop (or, outside any task, on
  * the thread's loop). It is queued behind the tasks already ready and starts
  * when the spawner blocks or yields. opts may be NULL. On success stores the
- * handle in *out and returns 0; -ENOMEM if no stack could be had, -EINVAL if
+ * handle in *out and returns 0 (out NULL: the task is detached, kept by the
+ * loop until it closes, and debug mode does not report it as never joined); -ENOMEM if no stack could be had, -EINVAL if
  * the thread has no loop. Never blocks. */
 CIO_MUST_CHECK int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
                                   const cio_task_opts *opts);

@@ -17,6 +17,7 @@
 #include "../poller/poller.h"
 #include "threadsafe.h"
 #include "timer.h"
+#include "../debug/stats_acc.h"
 
 enum cio_task_state {
     CIO_TASK_NEW,       /* spawned, has not run yet */
@@ -51,6 +52,8 @@ struct cio_task {
     bool free_when_done;            /* nobody holds the handle */
     bool must_free;                 /* finished; the loop frees it */
     bool retrieved;                 /* its status was seen (no report) */
+    bool detached;                  /* spawned without a handle (not reported) */
+    bool pending_at_close;          /* still running when the loop closed */
     cio_waiter *wait;               /* the wait it is parked on */
     cio_scope *scope;               /* innermost open cancel scope */
     cio_scope root;                 /* outermost scope: cio_task_cancel's */
@@ -58,9 +61,10 @@ struct cio_task {
     struct cio_group *group;
     cio_task *group_prev, *group_next;
     uint64_t id;
+    int64_t run_ns;                 /* debug mode: time spent running */
     cio_stack stack;
     cio_san_ctx san;
-    int64_t born;                   /* spawn time, loop clock (task dump) */
+    int64_t born;                   /* spawn time, loop clock (dump, statistics) */
     char name[32];
 };
 
@@ -93,6 +97,8 @@ struct cio_loop {
                                        HTTP request (src/http/multi.c) */
     void (*http_shutdown)(cio_loop *L);     /* set with http */
     struct cio_handle *handles;     /* open handles (src/debug/handle.c) */
+    cio_task_stats_acc task_stats;  /* src/debug/task_stats.h */
+    int64_t slice_start;            /* debug mode: when the running task began */
     void *reaper;                   /* children of closed processes (os) */
     void (*reaper_close)(cio_loop *L);  /* at close, once the tasks ended */
     struct cio_debug *dbg;          /* watchdog, dump requests (src/debug/) */
@@ -226,6 +232,9 @@ void cio_task_hook_remove(cio_task *t, cio_done_hook *h);
 /* Spawn on loop L (the group code sets t->group before it can run). */
 int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
                       const cio_task_opts *opts);
+
+/* How many tasks loop L has spawned (statistics). */
+uint64_t cio_task_created_count(const cio_loop *L);
 
 /* Release a finished task's memory (its stack goes back to the pool). */
 void cio_task_free(cio_task *t);

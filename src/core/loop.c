@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "../debug/debug.h"
 #include "../debug/handle.h"
+#include "../debug/report.h"
 #include "../os/signal_internal.h"
 #include "cio/error.h"
 #include "cio/loop.h"
@@ -158,16 +159,20 @@ void cio_loop_close(cio_loop *L)
     if (!L || L->current)
         return;
     cio_threadsafe_close(L);
-    for (cio_task *t = L->all_head; t; t = t->all_next)
+    for (cio_task *t = L->all_head; t; t = t->all_next) {
+        t->pending_at_close = t->state != CIO_TASK_DONE;
         cio_task_cancel(t);
+    }
     if (cio_sched_run(L, closed_down, NULL) == -EDEADLK)
         report_blocked(L, "loop closed with tasks that ignore cancellation; "
                           "their memory is leaked");
     report_unretrieved(L);
     if (L->reaper_close)
         L->reaper_close(L);         /* kills and reaps orphaned children */
-    cio_debug_loop_close(L);
-    cio_handle_close_all(L);
+    cio_debug_loop_close(L);        /* stops the watchdog */
+    cio_handle_close_all(L);        /* reports open handles in debug mode */
+    if (L->debug)
+        cio_debug_report_close(L);  /* unjoined tasks, statistics */
     if (L->http_shutdown)
         L->http_shutdown(L);        /* libcurl's multi handle and sockets */
     if (L->threadpool_shutdown)

@@ -37,9 +37,13 @@ static cio_task *pop_ready(cio_loop *L)
     return t;
 }
 
-void cio_sched_switch_away(cio_task *self)
+/* The switch, instantiated twice: without the debug hook (the hot path
+ * stays as short as before debug mode existed: a call in it, even an
+ * untaken one, makes the compiler save registers on every switch) and with
+ * it. */
+static inline __attribute__((always_inline)) void
+switch_away(cio_loop *L, cio_task *self, bool debug)
 {
-    cio_loop *L = self->loop;
     /* Guarded stacks fault on overflow; the others are checked here. */
     if (!self->stack.guarded && __builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
         cio_stack_overflow_abort(&self->stack, cio_task_name(self));
@@ -50,19 +54,33 @@ void cio_sched_switch_away(cio_task *self)
         cio_task *next = pop_ready(L);
         if (next == self)
             return;             /* yielded with nobody else ready */
-        if (__builtin_expect(L->dbg != NULL, 0))
-            cio_debug_switch(L, next);
+        if (debug)
+            cio_debug_on_switch(L, self, next);
         L->current = next;
         cio_san_before_switch(&self->san, &next->san, exiting);
         cio_ctx_switch(&self->sp, next->sp);
     } else {
-        if (__builtin_expect(L->dbg != NULL, 0))
-            cio_debug_switch(L, NULL);
+        if (debug)
+            cio_debug_on_switch(L, self, NULL);
         L->current = NULL;
         cio_san_before_switch(&self->san, &L->san, exiting);
         cio_ctx_switch(&self->sp, L->sp);
     }
     cio_san_after_switch(&self->san);
+}
+
+static __attribute__((noinline, cold)) void switch_away_debug(cio_loop *L, cio_task *self)
+{
+    switch_away(L, self, true);
+}
+
+void cio_sched_switch_away(cio_task *self)
+{
+    cio_loop *L = self->loop;
+    if (__builtin_expect(L->debug, 0))
+        switch_away_debug(L, self);
+    else
+        switch_away(L, self, false);
 }
 
 static int64_t monotonic_ns(void)
@@ -120,8 +138,8 @@ static void run_one(cio_loop *L)
 {
     cio_task *t = pop_ready(L);
     L->budget = L->budget_max;
-    if (__builtin_expect(L->dbg != NULL, 0))
-        cio_debug_switch(L, t);
+    if (__builtin_expect(L->debug, 0))
+        cio_debug_on_switch(L, NULL, t);
     L->current = t;
     L->switches++;
     cio_san_before_switch(&L->san, &t->san, 0);

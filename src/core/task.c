@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 #include "cio/task.h"
+#include "../debug/task_stats.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -131,6 +132,7 @@ static __attribute__((noreturn)) void finish(cio_task *t, int status)
     t->status = status;
     t->state = CIO_TASK_DONE;
     L->live--;
+    cio_stats_task_ended(L, t);
     run_hooks(t);
     if (t->group)
         cio_group_child_done(t->group, t);
@@ -180,8 +182,15 @@ static uint64_t new_id(cio_loop *L)
         L->next_id = atomic_fetch_add_explicit(&next_task_id, ID_BLOCK,
                                                memory_order_relaxed);
         L->id_limit = L->next_id + ID_BLOCK;
+        L->task_stats.id_blocks++;
     }
     return L->next_id++;
+}
+
+/* Every spawn takes one id: the count costs the spawn nothing. */
+uint64_t cio_task_created_count(const cio_loop *L)
+{
+    return L->task_stats.id_blocks * ID_BLOCK - (L->id_limit - L->next_id);
 }
 
 static void init_root_scope(cio_task *t)
@@ -208,6 +217,8 @@ static void init_fields(cio_task *t, cio_loop *L, cio_task_fn *fn, void *arg)
     t->result = NULL;
     t->status = 0;
     t->joining = t->free_when_done = t->must_free = t->retrieved = false;
+    t->detached = t->pending_at_close = false;
+    t->run_ns = 0;
     t->wait = NULL;
     t->hooks = NULL;
     t->group = NULL;
@@ -253,7 +264,13 @@ int cio_task_spawn(cio_task **out, cio_task_fn *fn, void *arg,
     cio_loop *L = cio_tls_loop;
     if (!L || !fn)
         return -EINVAL;
-    return cio_task_spawn_on(L, out, fn, arg, opts);
+    if (out)
+        return cio_task_spawn_on(L, out, fn, arg, opts);
+    cio_task *t;                /* the spawner gives the handle up */
+    int rc = cio_task_spawn_on(L, &t, fn, arg, opts);
+    if (rc == 0)
+        t->detached = true;
+    return rc;
 }
 
 /* ---- joining and cancelling --------------------------------------------- */

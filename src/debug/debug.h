@@ -70,9 +70,14 @@ void cio_debug_loop_close(cio_loop *L);
 /* The debugging state of L, made if it has none (NULL: out of memory). */
 cio_debug *cio_debug_get(cio_loop *L);
 
-/* Scheduler hook: the loop thread switches to task `to` (NULL: to the loop
- * context). */
-void cio_debug_switch(cio_loop *L, cio_task *to);
+/* Debug mode's scheduler hook (src/debug/switch.c): the loop thread
+ * switches from task `from` to task `to` (either NULL: the loop context).
+ * One clock read serves the run-time statistics and the watchdog. */
+__attribute__((cold, noinline))
+void cio_debug_on_switch(cio_loop *L, cio_task *from, cio_task *to);
+
+/* The watchdog's part of it: `to` starts running at now. */
+void cio_debug_switch(cio_loop *L, cio_task *to, int64_t now);
 
 /* Scheduler hook at each pass of the loop: print a dump if one was asked. */
 void cio_debug_pass(cio_loop *L);

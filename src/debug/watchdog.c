@@ -44,12 +44,11 @@ static void report_total(cio_debug *d, int64_t now)
     pthread_mutex_unlock(&d->print_lock);
 }
 
-void cio_debug_switch(cio_loop *L, cio_task *to)
+void cio_debug_switch(cio_loop *L, cio_task *to, int64_t now)
 {
     cio_debug *d = L->dbg;
     if (!d->watching)
         return;
-    int64_t now = cio_debug_clock();
     uint64_t seq = atomic_load_explicit(&d->seq, memory_order_relaxed);
     if (d->cur_task && atomic_load_explicit(&d->flagged, memory_order_acquire) == seq)
         report_total(d, now);

@@ -25,6 +25,9 @@ static int wrap(cio_socket **out, int fd, int domain, int type)
         free(s);
         return rc;
     }
+    /* Every socket is made here (open, adopt, accept; listeners and UDP
+     * sockets through open), so this is the one place to track them. */
+    cio_handle_track(&s->handle, "socket", fd);
     *out = s;
     return 0;
 }
@@ -69,6 +72,7 @@ int cio_socket_close(cio_socket *s)
 {
     if (!s)
         return 0;
+    cio_handle_untrack(&s->handle);
     cio_fd_abort(&s->io);
     cio_fd_release(&s->io);
     int rc = close(s->io.fd) < 0 && errno != EINTR ? -errno : 0;

@@ -6,10 +6,12 @@
 
 #include "cio/socket.h"
 #include "io.h"
+#include "../debug/handle.h"
 
 struct cio_socket {
     cio_fd io;              /* descriptor and its poller registration */
     int domain, type;
+    cio_handle handle;      /* in the loop's registry of open handles */
 };
 
 /* Set the port of an IP address (others are left alone). */

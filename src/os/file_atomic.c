@@ -1,5 +1,6 @@
 /* file_atomic.c — replace a file's content all or nothing: write a temporary
- * file beside it, fsync, rename over it, fsync the directory.
+ * file beside it, fsync, rename over it, fsync the directory (the fsyncs
+ * can be skipped: CIO_ATOMIC_NO_SYNC).
  *
  * The temporary file is in the same directory so the rename stays within
  * one file system (rename(2) is atomic there). Its name starts with a dot
@@ -68,15 +69,25 @@ static int sync_dir(const char *path)
     return rc < 0 ? rc : crc;
 }
 
-/* Write data into the open temporary file and make it durable. */
-static int fill(cio_file *f, const void *data, size_t len)
+/* Write data into the open temporary file and make it durable (unless
+ * the caller said not to). */
+static int fill(cio_file *f, const void *data, size_t len, bool sync)
 {
     int rc = cio_file_write_all(f, data, len);
-    return rc < 0 ? rc : cio_file_fsync(f);
+    return rc < 0 || !sync ? rc : cio_file_fsync(f);
 }
 
 int cio_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+    return cio_write_file_atomic_ex(path, data, len, mode, 0);
+}
+
+int cio_write_file_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                             unsigned flags)
+{
+    if (flags & ~(unsigned)CIO_ATOMIC_NO_SYNC)
+        return -EINVAL;
+    bool sync = !(flags & CIO_ATOMIC_NO_SYNC);
     char *tmp = temp_name(path);
     if (!tmp)
         return -ENOMEM;
@@ -86,7 +97,7 @@ int cio_write_file_atomic(const char *path, const void *data, size_t len, mode_t
         free(tmp);
         return rc;
     }
-    rc = fill(f, data, len);
+    rc = fill(f, data, len, sync);
     int crc = cio_file_close(f);
     if (rc == 0)
         rc = crc;
@@ -96,7 +107,7 @@ int cio_write_file_atomic(const char *path, const void *data, size_t len, mode_t
         cio_file_args a = cio_path_args(tmp);
         int ignored = (int)cio_file_op_shielded(CIO_OP_UNLINKAT, &a);
         (void)ignored;
-    } else {
+    } else if (sync) {
         rc = sync_dir(path);    /* the new content is in place either way */
     }
     free(tmp);

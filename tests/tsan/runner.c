@@ -27,6 +27,22 @@ void cri_shim_register(struct cri_shim_test *t)
     tests = t;
 }
 
+static struct cri_shim_suite *suites;
+
+void cri_shim_register_suite(struct cri_shim_suite *s)
+{
+    s->next_ = suites;
+    suites = s;
+}
+
+static const struct cri_shim_suite *suite_of(const struct cri_shim_test *t)
+{
+    for (const struct cri_shim_suite *s = suites; s; s = s->next_)
+        if (strcmp(s->name, t->suite) == 0)
+            return s;
+    return NULL;
+}
+
 static void report(const char *fmt, va_list ap)
 {
     char buf[4096];
@@ -99,14 +115,18 @@ FILE *cr_get_redirected_stderr(void) { return redirected; }
 
 static void run_child(const struct cri_shim_test *t)
 {
+    const struct cri_shim_suite *s = suite_of(t);
+    void (*init)(void) = t->init ? t->init : s ? s->init : NULL;
+    void (*fini)(void) = t->fini ? t->fini : s ? s->fini : NULL;
+    double timeout = t->timeout > 0 ? t->timeout : s ? s->timeout : 0;
     report_fd = dup(STDERR_FILENO);
-    if (t->timeout > 0)
-        alarm((unsigned)t->timeout + 1);
-    if (t->init)
-        t->init();
+    if (timeout > 0)
+        alarm((unsigned)timeout + 1);
+    if (init)
+        init();
     t->fn();
-    if (t->fini)
-        t->fini();
+    if (fini)
+        fini();
     fflush(stdout);
     fflush(stderr);
     exit(0);                    /* exit, not _exit: TSan reports at exit */

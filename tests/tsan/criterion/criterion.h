@@ -32,7 +32,19 @@ struct cri_shim_test {
     struct cri_shim_test *next_;
 };
 
+/* TestSuite(S, ...): defaults for the tests of suite S. */
+struct cri_shim_suite {
+    const char *name;
+    void (*init)(void);
+    void (*fini)(void);
+    double timeout;
+    const char *description;
+    bool disabled;
+    struct cri_shim_suite *next_;
+};
+
 void cri_shim_register(struct cri_shim_test *t);
+void cri_shim_register_suite(struct cri_shim_suite *s);
 __attribute__((noreturn)) void cri_shim_fail(const char *file, int line,
                                              const char *expr, const char *fmt, ...);
 __attribute__((noreturn)) void cri_shim_skip(const char *fmt, ...);
@@ -47,6 +59,13 @@ void cri_shim_log(const char *fmt, ...);
         cri_shim_register(&S##_##N##_desc);                                    \
     }                                                                          \
     static void S##_##N##_impl(void)
+
+#define TestSuite(S, ...)                                                      \
+    static struct cri_shim_suite cri_suite_##S = { .name = #S, __VA_ARGS__ }; \
+    __attribute__((constructor)) static void cri_suite_reg_##S(void)          \
+    {                                                                          \
+        cri_shim_register_suite(&cri_suite_##S);                               \
+    }
 
 /* The optional message is a printf format and its arguments; "" before it
  * makes an absent one an empty format. */
@@ -71,7 +90,11 @@ void cri_shim_log(const char *fmt, ...);
 #define cr_assert_str_neq(a, b, ...)                                           \
     CRI_SHIM_CHECK(strcmp((a), (b)) != 0, #a " differs from " #b, __VA_ARGS__)
 
+#define cr_assert_fail(...)                                                    \
+    cri_shim_fail(__FILE__, __LINE__, "cr_assert_fail", "" __VA_ARGS__)
+
 #define cr_skip(...)      cri_shim_skip("" __VA_ARGS__)
 #define cr_log_info(...)  cri_shim_log("" __VA_ARGS__)
+#define cr_log_error(...) cri_shim_log("" __VA_ARGS__)
 
 #endif

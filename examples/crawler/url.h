@@ -1,0 +1,27 @@
+/* url.h — URLs through libcurl's URL API (CURLU): resolution against a
+ * base, normalization, the parts the crawler keys on. */
+#ifndef CRAWLER_URL_H
+#define CRAWLER_URL_H
+
+/* Resolve ref against base (NULL: ref must be absolute) and normalize it:
+ * http and https only, the fragment dropped, scheme and host in lower
+ * case, a default port removed, dot segments resolved, an empty path made
+ * "/". *out is malloc'd. Returns 0, -EINVAL (not a URL),
+ * -EPROTONOSUPPORT (another scheme), -ENOMEM. */
+int url_resolve(const char *base, const char *ref, char **out);
+
+/* "scheme://host:port" with the port always written: one per server, the
+ * key of the per-host state. *out is malloc'd. 0, -EINVAL, -ENOMEM. */
+int url_origin(const char *url, char **out);
+
+/* The path and query ("/a/b?x=1"), what robots.txt rules match. *out is
+ * malloc'd. 0, -EINVAL, -ENOMEM. */
+int url_target(const char *url, char **out);
+
+
+
+/* The host name alone, lower case ("example.org"): what the same-host rule
+ * compares. *out is malloc'd. 0, -EINVAL, -ENOMEM. */
+int url_host(const char *url, char **out);
+
+#endif
