@@ -212,9 +212,18 @@ Test(dns, cancelled_lookup_frees_its_late_result)
     cr_assert_eq(held.frees, 1, "freed exactly once");
 }
 
-static int resolve_with_timeout(void *arg)
+/* The deadline passes while the lookup runs on its worker: it is moved to
+ * "now" only once the worker has started the lookup (a fixed 10 ms deadline
+ * could pass while the job still waited for a worker on a loaded machine;
+ * the job would then be withdrawn, never run, and nothing would be freed). */
+static cio_scope lookup_deadline;
+
+static int expire_once_started(void *arg)
 {
-    return resolver(arg);
+    (void)arg;
+    cr_assert_eq(cio_event_wait(&held.started), 0);
+    cio_scope_set_deadline(&lookup_deadline, cio_now());
+    return 0;
 }
 
 static int timeout_main(void *arg)
@@ -222,9 +231,13 @@ static int timeout_main(void *arg)
     (void)arg;
     hold_lookups();
     struct addrinfo *res = NULL;
-    int rc = cio_wait_for(resolve_with_timeout, &res, 10 * CIO_MS);
-    cr_assert_eq(rc, -ETIMEDOUT);
+    cio_task *expirer = spawn(expire_once_started, NULL, "expirer");
+    cio_scope_enter(&lookup_deadline, CIO_NEVER);
+    int rc = resolver(&res);
+    cr_assert_eq(cio_scope_leave(&lookup_deadline), -ETIMEDOUT);
+    cr_assert_eq(rc, -ECANCELED);
     cr_assert_null(res);
+    cr_assert_eq(cio_task_join(expirer, NULL), 0);
     gate_open(&held.release);
     cr_assert_eq(cio_event_wait(&held.freed), 0);
     return 0;
