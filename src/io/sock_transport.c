@@ -4,8 +4,8 @@
  * bytes go to the kernel at once where the backend allows it without a copy
  * (below); what the kernel does not take is copied into the output queue
  * and sent by one background request at a time, whose done callback starts
- * the next. The first error ends the output; later writes and flushes
- * return it.
+ * the next (fd_writer.h). The first error ends the output; later writes
+ * and flushes return it.
  */
 #include "transport.h"
 
@@ -14,109 +14,45 @@
 #include <poll.h>
 #include <stdlib.h>
 
-#include "out_queue.h"
+#include "fd_writer.h"
 #include "socket_internal.h"
-
-#define SEND_IOV 8              /* chunks one background send takes */
 
 typedef struct sock_transport {
     cio_transport base;
     cio_socket *sock;
-    cio_out_queue out;
-    cio_io_req req;             /* the background send */
-    struct msghdr msg;
-    struct iovec iov[SEND_IOV];
-    bool sending;               /* req is pending */
-    bool closing;               /* no new sends: the socket is closing */
-    bool shut;                  /* write_eof has sent the FIN */
-    int error;                  /* what ended the output, or 0 */
-    cio_waitlist flushers;      /* tasks in flush; w->data: their mark */
-    cio_waiter *closer;         /* close waiting for req's final result */
+    cio_fd_writer w;            /* the background sends */
 } sock_transport;
 
 static sock_transport *of(cio_transport *t) { return (sock_transport *)t; }
 
-/* ---- background sending ----------------------------------------------- */
-
-static void wake_flushers(sock_transport *x)
-{
-    cio_waiter *next;
-    for (cio_waiter *w = x->flushers.head; w; w = next) {
-        next = w->next;
-        if (x->error || x->out.bytes <= *(const size_t *)w->data)
-            cio_wait_wake(w, 0);
-    }
-}
-
-static void fail(sock_transport *x, int err)
-{
-    if (!x->error)
-        x->error = err;
-    cio_outq_clear(&x->out);
-}
-
-/* A send finished with res: account for it. */
-static void sent(sock_transport *x, int64_t res)
-{
-    if (res > 0)
-        cio_outq_consume(&x->out, (size_t)res);
-    else if (res == -ECANCELED && !x->closing)
-        fail(x, -EBADF);        /* the socket was closed under us */
-    else if (res < 0 && !x->closing)
-        fail(x, (int)res);
-    else if (res == 0 && !x->closing)
-        fail(x, -EIO);          /* a stream send never takes nothing */
-    wake_flushers(x);
-}
-
-/* Start sending the queue's head unless a send is pending; repeat while the
- * backend finishes sends at once. */
-static void pump(sock_transport *x)
-{
-    cio_poller *p = cio_io_poller();
-    while (x->out.bytes && !x->sending && !x->error && !x->closing) {
-        int n = cio_outq_peek(&x->out, x->iov, SEND_IOV);
-        cio_io_req *r = &x->req;
-        if (n == 1) {
-            r->op = CIO_OP_SEND;
-            r->io.buf = x->iov[0].iov_base;
-            r->io.len = x->iov[0].iov_len;
-        } else {
-            x->msg = (struct msghdr){ .msg_iov = x->iov, .msg_iovlen = (size_t)n };
-            r->op = CIO_OP_SENDMSG;
-            r->msg = &x->msg;
-        }
-        int rc = cio_poller_submit(p, r);
-        if (rc == 0) {
-            x->sending = true;
-            return;
-        }
-        sent(x, rc == 1 ? r->res : rc);
-    }
-}
-
-static void on_sent(cio_io_req *r)
-{
-    sock_transport *x = r->ctx;
-    x->sending = false;
-    sent(x, r->res);
-    if (x->closer)
-        cio_wait_wake(x->closer, 0);
-    else
-        pump(x);
-}
-
 /* ---- sending in place --------------------------------------------------- */
 
 static void ignore_done(cio_io_req *r) { (void)r; }
+
+/* Run r on memory lent only for this call (a backend with sync_cancel): if
+ * it pends, take it back at once. Returns 0 with r->res final, or the
+ * submit's negative errno. */
+static int run_now(cio_poller *p, cio_io_req *r)
+{
+    int rc = cio_poller_submit(p, r);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        cio_poller_cancel(p, r);        /* synchronous: sync_cancel */
+        if (r->state != CIO_REQ_DONE)
+            abort();    /* the kernel would use memory the caller reuses */
+    }
+    return 0;
+}
 
 /* A backend with sync_cancel (epoll) runs a send the moment it is submitted
  * and keeps it pending only if nothing was sent; its cancel finishes the
  * request before it returns. So a send may start from the caller's memory
  * and, if it pends, be taken back at once: no copy for what the kernel
  * takes. A completion backend keeps the memory until the kernel is done
- * with it, so there the bytes are copied into the queue first. The write-ready bit spares the attempt when the
- * socket's buffer is known to be full. */
+ * with it, so there the bytes are copied into the queue first. The
+ * write-ready bit spares the attempt when the socket's buffer is known to
+ * be full. */
 static bool can_send_in_place(const sock_transport *x, const cio_poller *p)
 {
     return p->be->sync_cancel && (x->sock->io.ready & CIO_READY_WRITE);
@@ -136,14 +72,9 @@ static int64_t send_in_place(sock_transport *x, const struct iovec *iov, int iov
         r.op = CIO_OP_SENDMSG;
         r.msg = &msg;
     }
-    int rc = cio_poller_submit(p, &r);
+    int rc = run_now(p, &r);
     if (rc < 0)
         return rc;
-    if (rc == 0) {
-        cio_poller_cancel(p, &r);       /* synchronous: sync_cancel */
-        if (r.state != CIO_REQ_DONE)
-            abort();    /* it would send from memory the caller reuses */
-    }
     return r.res == -ECANCELED || r.res == -EAGAIN ? 0 : r.res;
 }
 
@@ -168,14 +99,9 @@ static ssize_t st_try_read(cio_transport *t, void *buf, size_t len)
         return -EAGAIN;
     cio_io_req r = { .op = CIO_OP_RECV, .fd = &x->sock->io, .io = { buf, len },
                      .done = ignore_done };
-    int rc = cio_poller_submit(p, &r);
+    int rc = run_now(p, &r);
     if (rc < 0)
         return rc;
-    if (rc == 0) {
-        cio_poller_cancel(p, &r);       /* synchronous: sync_cancel */
-        if (r.state != CIO_REQ_DONE)
-            abort();    /* it would read into memory the caller reuses */
-    }
     return r.res == -ECANCELED ? -EAGAIN : r.res;
 }
 
@@ -188,10 +114,9 @@ static int st_wait_readable(cio_transport *t)
 static int st_write(cio_transport *t, const struct iovec *iov, int iovcnt)
 {
     sock_transport *x = of(t);
-    if (x->error)
-        return x->error;
-    if (x->shut || x->closing)
-        return -EPIPE;
+    int rc = cio_fdw_refuse(&x->w);
+    if (rc < 0)
+        return rc;
     if (iovcnt < 0)
         return -EINVAL;
     size_t total = 0;
@@ -200,94 +125,45 @@ static int st_write(cio_transport *t, const struct iovec *iov, int iovcnt)
     if (!total)
         return 0;
     size_t done = 0;
-    if (!x->out.bytes && iovcnt <= IOV_MAX && can_send_in_place(x, cio_io_poller())) {
+    if (!x->w.out.bytes && iovcnt <= IOV_MAX && can_send_in_place(x, cio_io_poller())) {
         int64_t n = send_in_place(x, iov, iovcnt);
         if (n < 0) {
-            fail(x, (int)n);
+            cio_fdw_fail(&x->w, (int)n);
             return (int)n;
         }
         done = (size_t)n;
         if (done == total)
             return 0;
     }
-    if (cio_outq_append(&x->out, iov, iovcnt, done) < 0) {
-        if (done)
-            fail(x, -ENOMEM);   /* a gap in the stream: it is broken */
-        return -ENOMEM;
-    }
-    pump(x);
-    return x->error;
+    return cio_fdw_queue(&x->w, iov, iovcnt, done);
 }
 
 static size_t st_pending(const cio_transport *t)
 {
-    return ((const sock_transport *)t)->out.bytes;
+    return ((const sock_transport *)t)->w.out.bytes;
 }
 
 static int st_flush(cio_transport *t, size_t mark)
 {
-    sock_transport *x = of(t);
-    while (!x->error && x->out.bytes > mark) {
-        cio_waiter w;
-        cio_waiter_init(&w);
-        cio_waiter_why(&w, CIO_WAIT_FLUSH, NULL);
-        w.data = &mark;
-        int rc = cio_wait_park(&w, &x->flushers, CIO_NEVER);
-        if (rc < 0)
-            return rc;
-    }
-    return x->error;
+    return cio_fdw_flush(&of(t)->w, mark);
 }
 
 static int st_write_eof(cio_transport *t)
 {
     sock_transport *x = of(t);
-    int rc = st_flush(t, 0);
-    if (rc < 0 || x->shut)
+    int rc = cio_fdw_begin_eof(&x->w);
+    if (rc <= 0)
         return rc;
-    x->shut = true;
     return cio_socket_shutdown(x->sock, SHUT_WR);
-}
-
-/* Cancel the background send and wait, shielded, for its final result:
- * on a completion backend the kernel may still be reading our memory. */
-static void stop_sending(sock_transport *x)
-{
-    x->closing = true;
-    if (!x->sending)
-        return;
-    cio_poller_cancel(cio_io_poller(), &x->req);
-    if (!x->sending)
-        return;
-    cio_waiter w;
-    cio_waiter_init(&w);
-    cio_waiter_why(&w, CIO_WAIT_IO, &x->req);
-    x->closer = &w;
-    cio_scope shield;
-    cio_scope_enter_shielded(&shield, CIO_NEVER);
-    while (x->sending) {
-        int rc = cio_wait_park(&w, NULL, CIO_NEVER);
-        if (rc == -EPERM)
-            abort();            /* outside a task: nothing could wait */
-    }
-    int ignored = cio_scope_leave(&shield);
-    (void)ignored;
-    x->closer = NULL;
 }
 
 static int st_close(cio_transport *t, bool abort_output)
 {
     sock_transport *x = of(t);
-    int rc = abort_output ? 0 : st_flush(t, 0);
-    stop_sending(x);
-    cio_outq_clear(&x->out);
+    int rc = cio_fdw_close(&x->w, abort_output);
     int crc = cio_socket_close(x->sock);
-    if (rc == 0)
-        rc = x->error;
-    if (rc == 0)
-        rc = crc;
+    rc = cio_fdw_end(&x->w, rc, crc);
     free(x);
-    cio_outq_thread_leave();
     return rc;
 }
 
@@ -314,12 +190,7 @@ int cio_sock_transport_new(cio_transport **out, cio_socket *s)
     }
     x->base.ops = &sock_ops;
     x->sock = s;
-    cio_outq_init(&x->out);
-    cio_waitlist_init(&x->flushers);
-    x->req.fd = &s->io;
-    x->req.done = on_sent;
-    x->req.ctx = x;
-    cio_outq_thread_enter();
+    cio_fdw_init(&x->w, &s->io, true);
     *out = &x->base;
     return 0;
 }
