@@ -133,23 +133,11 @@ Test(stats, no_loop_gives_zeroes)
     cr_assert_eq(cio_duration_mean(&s.lifetime), 0);
 }
 
-static void add(cio_duration_stats *d, int64_t ns)
-{
-    int b = 63 - __builtin_clzll((uint64_t)ns | 1);
-    if (d->count == 0 || ns < d->min_ns)
-        d->min_ns = ns;
-    if (ns > d->max_ns)
-        d->max_ns = ns;
-    d->count++;
-    d->sum_ns += ns;
-    d->buckets[b]++;
-}
-
 Test(stats, quantiles_are_exact_for_equal_samples_and_bounded_otherwise)
 {
     cio_duration_stats d = { 0 };
     for (int i = 0; i < 7; i++)
-        add(&d, 3000);
+        cio_duration_add(&d, 3000);
     cr_assert_eq(cio_duration_quantile(&d, 0.0), 3000);
     cr_assert_eq(cio_duration_quantile(&d, 0.5), 3000);
     cr_assert_eq(cio_duration_quantile(&d, 1.0), 3000);
@@ -157,7 +145,7 @@ Test(stats, quantiles_are_exact_for_equal_samples_and_bounded_otherwise)
 
     cio_duration_stats e = { 0 };
     for (int i = 1; i <= 100; i++)
-        add(&e, i * 1000);          /* 1 us .. 100 us */
+        cio_duration_add(&e, i * 1000);          /* 1 us .. 100 us */
     int64_t p50 = cio_duration_quantile(&e, 0.5);
     int64_t p99 = cio_duration_quantile(&e, 0.99);
     /* Within the log2 bucket of the true value (50 us and 99 us). */
@@ -253,4 +241,20 @@ Test(stats, no_print_when_debug_mode_is_off, .init = cr_redirect_stderr)
     unsetenv("CIO_DEBUG");
     cr_assert_eq(run_virtual(trivial_main, NULL), 0);
     cr_assert_str_eq(captured_stderr(), "");
+}
+
+Test(stats, a_programs_own_durations)
+{
+    cio_duration_stats d = { 0 };
+    cio_duration_add(&d, 5000);
+    cio_duration_add(&d, 1000);
+    cio_duration_add(&d, -7);           /* a clock step back counts as 0 */
+    cr_assert_eq(d.count, 3);
+    cr_assert_eq(d.min_ns, 0);
+    cr_assert_eq(d.max_ns, 5000);
+    cr_assert_eq(d.sum_ns, 6000);
+    cr_assert_eq(d.buckets[0], 1);      /* [0, 2) */
+    cr_assert_eq(d.buckets[9], 1);      /* [512, 1024) */
+    cr_assert_eq(d.buckets[12], 1);     /* [4096, 8192) */
+    cr_assert_eq(cio_duration_mean(&d), 2000);
 }

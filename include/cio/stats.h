@@ -69,6 +69,11 @@ typedef struct cio_task_stats {
  * zero if there is no loop. Never blocks. */
 void cio_loop_task_stats(cio_loop *loop, cio_task_stats *out);
 
+/* Add one sample of ns nanoseconds (negative counts as 0) to d, which
+ * starts zeroed: the same distribution as the task statistics', for a
+ * program's own timings (request latencies...). Never blocks. */
+void cio_duration_add(cio_duration_stats *d, int64_t ns);
+
 /* The q-quantile (0 <= q <= 1) of d in nanoseconds, estimated from its
  * histogram: linear within the bucket holding it, clamped to [min, max], so
  * it is exact when every sample is equal and otherwise within the bucket

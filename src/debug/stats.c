@@ -16,7 +16,7 @@ static int bucket_of(int64_t ns)
     return 63 - __builtin_clzll((uint64_t)ns | 1);
 }
 
-static void record(cio_duration_stats *d, int64_t ns)
+void cio_duration_add(cio_duration_stats *d, int64_t ns)
 {
     if (ns < 0)
         ns = 0;
@@ -36,14 +36,14 @@ void cio_stats_on_switch(cio_loop *L, cio_task *from, int64_t now)
     if (from) {
         from->run_ns += now - L->slice_start;
         if (from->state == CIO_TASK_DONE)  /* its last switch: the total is known */
-            record(&L->task_stats.run_time, from->run_ns);
+            cio_duration_add(&L->task_stats.run_time, from->run_ns);
     }
     L->slice_start = now;
 }
 
 void cio_stats_on_end(cio_loop *L, cio_task *t)
 {
-    record(&L->task_stats.lifetime, L->now - t->born);
+    cio_duration_add(&L->task_stats.lifetime, L->now - t->born);
 }
 
 /* ---- reading ------------------------------------------------------------ */
