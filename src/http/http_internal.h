@@ -61,6 +61,12 @@ struct cio_http_session {
     int max_redirects;
     size_t max_body;
     bool insecure, http1_only;
+    /* Easy handles of ended transfers, reset (curl_easy_reset: no option,
+     * callback, header list or private pointer survives), for the next
+     * requests: saves libcurl's per-handle setup and its allocations. At
+     * most pool_cap (the session's connection limit); freed with it. */
+    CURL **pool;
+    size_t npool, pool_cap;
 };
 
 typedef struct cio_http_header {
@@ -189,6 +195,10 @@ int cio_http_wait(cio_http_response *r, bool (*done)(const cio_http_response *))
 int cio_http_easy_setup(cio_http_response *r, const cio_http_request *req);
 
 void cio_http_session_unref(cio_http_session *s);
+
+/* r's transfer is over (out of the multi handle): keep r->easy in the
+ * session's pool, reset, or free it. */
+void cio_http_easy_release(cio_http_response *r);
 
 /* ---- response.c: libcurl's header callback ---------------------------------- */
 

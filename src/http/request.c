@@ -37,8 +37,7 @@ void cio_http_response_free(cio_http_response *r)
     cio_http_driver_remove(r->d, r);
     cio_http_driver_forget(r->d, r);
     live_unlink(r->d, r);
-    if (r->easy)
-        curl_easy_cleanup(r->easy);
+    cio_http_easy_release(r);
     curl_slist_free_all(r->req_headers);
     cio_http_headers_clear(r);
     free(r->hdrs);

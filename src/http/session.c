@@ -15,6 +15,7 @@
 #define DEFAULT_TIMEOUT (300 * CIO_SEC)
 #define DEFAULT_MAX_REDIRECTS 10
 #define DEFAULT_MAX_BODY ((size_t)64 << 20)
+#define DEFAULT_POOL 100        /* the driver's default connection limit */
 
 static char *dup_or_null(const char *s)
 {
@@ -55,6 +56,9 @@ static char *default_user_agent(void)
 
 static void session_free(cio_http_session *s)
 {
+    for (size_t i = 0; i < s->npool; i++)
+        curl_easy_cleanup(s->pool[i]);
+    free(s->pool);
     free(s->user_agent);
     free(s->ca_file);
     free_strv(s->headers);
@@ -89,6 +93,7 @@ int cio_http_session_open(cio_http_session **out, const cio_http_options *o)
     s->insecure = o->insecure;
     s->http1_only = o->http1_only;
     cio_http_driver_limits(d, o->max_connections, o->max_host_connections);
+    s->pool_cap = o->max_connections ? o->max_connections : DEFAULT_POOL;
     *out = s;
     return 0;
 }
@@ -263,7 +268,8 @@ int cio_http_easy_setup(cio_http_response *r, const cio_http_request *req)
 {
     if (!req || !req->url || body_kinds(req) > 1)
         return -EINVAL;
-    r->easy = curl_easy_init();
+    cio_http_session *s = r->session;
+    r->easy = s->npool ? s->pool[--s->npool] : curl_easy_init();
     if (!r->easy)
         return -ENOMEM;
     int rc = build_headers(r, req);
@@ -271,4 +277,19 @@ int cio_http_easy_setup(cio_http_response *r, const cio_http_request *req)
         return rc;
     set_common(r, req);
     return set_method(r, req);
+}
+
+void cio_http_easy_release(cio_http_response *r)
+{
+    CURL *e = r->easy;
+    cio_http_session *s = r->session;
+    if (!e)
+        return;
+    r->easy = NULL;
+    if (s->npool == s->pool_cap || (!s->pool && !(s->pool = malloc(s->pool_cap * sizeof *s->pool)))) {
+        curl_easy_cleanup(e);
+        return;
+    }
+    curl_easy_reset(e);
+    s->pool[s->npool++] = e;
 }
