@@ -286,8 +286,10 @@ void cio_http_easy_release(cio_http_response *r)
     if (!e)
         return;
     r->easy = NULL;
-    if (s->npool == s->pool_cap || (!s->pool && !(s->pool = malloc(s->pool_cap * sizeof *s->pool)))) {
-        curl_easy_cleanup(e);
+    if (!s->pool)
+        s->pool = malloc(s->pool_cap * sizeof *s->pool);
+    if (!s->pool || s->npool == s->pool_cap) {
+        curl_easy_cleanup(e);   /* pool full (or no memory for it) */
         return;
     }
     curl_easy_reset(e);
