@@ -10,6 +10,7 @@
 #include "cio/error.h"
 #include "cio/thread.h"
 #include "dns_internal.h"
+#include "../core/strpack.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -27,26 +28,16 @@ typedef struct lookup {
     char strings[];
 } lookup;
 
-static char *copy_into(char **at, const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *dst = memcpy(*at, s, n);
-    *at += n;
-    return dst;
-}
-
 static lookup *lookup_new(const char *host, const char *service,
                           const struct addrinfo *hints)
 {
-    size_t n = (host ? strlen(host) + 1 : 0) + (service ? strlen(service) + 1 : 0);
+    size_t n = cio_strpack_size(host) + cio_strpack_size(service);
     lookup *l = calloc(1, sizeof *l + n);
     if (!l)
         return NULL;
     char *at = l->strings;
-    l->host = copy_into(&at, host);
-    l->service = copy_into(&at, service);
+    l->host = cio_strpack(&at, host);
+    l->service = cio_strpack(&at, service);
     if (hints) {
         l->has_hints = true;
         l->hints.ai_flags = hints->ai_flags;

@@ -12,6 +12,7 @@
  * closed it meanwhile).
  */
 #include "file_op.h"
+#include "../core/strpack.h"
 
 #include <stdio.h>
 #include <errno.h>
@@ -94,20 +95,10 @@ static void dispose_job(void *ran, void *arg)
     free(j);
 }
 
-static char *copy_path(char **at, const char *path)
-{
-    if (!path)
-        return NULL;
-    size_t n = strlen(path) + 1;
-    char *p = memcpy(*at, path, n);
-    *at += n;
-    return p;
-}
-
 static file_job *make_job(uint8_t op, const cio_file_args *a)
 {
     size_t len = moves_data(op) ? (a->len < BOUNCE_MAX ? a->len : BOUNCE_MAX) : 0;
-    size_t paths = (a->path ? strlen(a->path) + 1 : 0) + (a->path2 ? strlen(a->path2) + 1 : 0);
+    size_t paths = cio_strpack_size(a->path) + cio_strpack_size(a->path2);
     file_job *j = malloc(sizeof *j + len + paths);
     if (!j)
         return NULL;
@@ -119,8 +110,8 @@ static file_job *make_job(uint8_t op, const cio_file_args *a)
     if (op == CIO_OP_PWRITE)
         memcpy(j->data, a->buf, len);
     char *at = j->data + len;
-    j->a.path = copy_path(&at, a->path);
-    j->a.path2 = copy_path(&at, a->path2);
+    j->a.path = cio_strpack(&at, a->path);
+    j->a.path2 = cio_strpack(&at, a->path2);
     return j;
 }
 
