@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "crawler.h"
+#include "save.h"
+#include "url.h"
 #include "site.h"
 
 typedef struct crawl_case {
@@ -569,4 +571,115 @@ Test(crawler, program_stops_on_sigint_with_statistics)
     free(c.out);
     free(c.err);
     remove_dir(&c.k);
+}
+
+/* ---- the index under concurrent saves ---------------------------------------- */
+
+enum { SAVERS = 40 };
+
+typedef struct save_case {
+    saver sv;
+    int rc[SAVERS];
+    int done;
+} save_case;
+
+typedef struct save_arg {
+    save_case *sc;
+    int i;
+} save_arg;
+
+static int save_one(void *arg)
+{
+    save_arg *a = arg;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:8080/p/%d", a->i);
+    url_parts u;
+    cr_assert_eq(url_split(url, &u), 0);
+    page_record rec = { .url = url, .parts = &u, .status = 200,
+                        .content_type = "text/html", .depth = 0 };
+    a->sc->rc[a->i] = save_page(&a->sc->sv, &rec, "<p>x</p>", 8);
+    url_parts_free(&u);
+    a->sc->done++;
+    return 0;
+}
+
+static int save_many(save_case *sc)
+{
+    cio_group g;
+    save_arg args[SAVERS];
+    cio_group_init(&g);
+    for (int i = 0; i < SAVERS; i++) {
+        args[i] = (save_arg){ sc, i };
+        cr_assert_eq(cio_group_spawn(&g, NULL, save_one, &args[i], NULL), 0);
+    }
+    int rc = cio_group_wait(&g);
+    cio_group_destroy(&g);
+    return rc;
+}
+
+static int index_main(void *arg)
+{
+    crawl_case *k = arg;
+    save_case sc;
+    cr_assert_eq(saver_open(&sc.sv, k->dir), 0);
+    sc.done = 0;
+    cr_assert_eq(save_many(&sc), 0);
+    for (int i = 0; i < SAVERS; i++)
+        cr_assert_eq(sc.rc[i], 0, "save %d: %d", i, sc.rc[i]);
+    saver_close(&sc.sv);
+    return 0;
+}
+
+Test(crawler, concurrent_saves_index_each_page_once)
+{
+    crawl_case k = { 0 };
+    make_dir(&k);
+    cr_assert_eq(run_real(index_main, &k), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.jsonl", k.dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    bool seen[SAVERS] = { false };
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        int n;
+        cr_assert_eq(line[strlen(line) - 1], '\n', "a whole line");
+        cr_assert_eq(sscanf(line, "{\"url\":\"http://127.0.0.1:8080/p/%d\"", &n), 1, "%s", line);
+        cr_assert(n >= 0 && n < SAVERS && !seen[n], "line %d once", n);
+        cr_assert(strstr(line, "\"status\":200,\"content_type\":\"text/html\",\"bytes\":8"));
+        seen[n] = true;
+        lines++;
+    }
+    fclose(f);
+    cr_assert_eq(lines, SAVERS);
+    remove_dir(&k);
+}
+
+/* The index cannot be written: every save reports the error (the page
+ * itself is on disk, but it is not counted as saved). */
+static int index_error_main(void *arg)
+{
+    crawl_case *k = arg;
+    save_case sc;
+    cr_assert_eq(saver_open(&sc.sv, k->dir), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/index.jsonl", k->dir);
+    cr_assert_eq(cio_file_close(sc.sv.index), 0);
+    cr_assert_eq(cio_file_open(&sc.sv.index, path, O_RDONLY, 0), 0);
+    sc.done = 0;
+    cr_assert_eq(save_many(&sc), 0);
+    cr_assert_eq(sc.done, SAVERS);
+    for (int i = 0; i < SAVERS; i++)
+        cr_assert_eq(sc.rc[i], -EBADF, "save %d: %d", i, sc.rc[i]);
+    saver_close(&sc.sv);
+    return 0;
+}
+
+Test(crawler, an_unwritable_index_fails_every_save)
+{
+    crawl_case k = { 0 };
+    make_dir(&k);
+    cr_assert_eq(run_real(index_error_main, &k), 0);
+    remove_dir(&k);
 }
