@@ -200,6 +200,11 @@ CIO_MUST_CHECK int cio_http_request_retry(cio_http_session *s, const cio_http_re
 /* The status code (200, 404...). */
 int cio_http_response_status(const cio_http_response *r);
 
+/* The HTTP version the response came in: 10 (HTTP/1.0), 11, 20 (HTTP/2:
+ * what a session negotiates with ALPN over TLS unless http1_only), 30;
+ * 0 if libcurl did not say. */
+int cio_http_response_http_version(const cio_http_response *r);
+
 /* The URL the response came from, after redirects. */
 const char *cio_http_response_url(const cio_http_response *r);
 

@@ -94,6 +94,7 @@ struct cio_http_response {
     int result;                 /* when done: 0 or the error */
     /* head */
     int status;
+    int http_version;           /* 10, 11, 20, 30; 0: unknown */
     char *url;
     int64_t content_length;
     cio_http_header *hdrs;

@@ -67,6 +67,12 @@ void cio_http_mark_ready(cio_http_response *r)
     curl_off_t cl = -1;
     curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     r->content_length = cl;
+    long version = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &version);
+    r->http_version = version == CURL_HTTP_VERSION_1_0 ? 10
+                    : version == CURL_HTTP_VERSION_1_1 ? 11
+                    : version == CURL_HTTP_VERSION_2_0 ? 20
+                    : version == CURL_HTTP_VERSION_3 ? 30 : 0;
     cio_http_notify(r);
 }
 
@@ -101,6 +107,7 @@ size_t cio_http_on_header(char *data, size_t size, size_t n, void *arg)
 /* ---- getters --------------------------------------------------------------------- */
 
 int cio_http_response_status(const cio_http_response *r) { return r->status; }
+int cio_http_response_http_version(const cio_http_response *r) { return r->http_version; }
 
 const char *cio_http_response_url(const cio_http_response *r)
 {
