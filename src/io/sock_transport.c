@@ -190,6 +190,7 @@ int cio_sock_transport_new(cio_transport **out, cio_socket *s)
     }
     x->base.ops = &sock_ops;
     x->sock = s;
+    s->io.flags |= CIO_FD_MSHOT;    /* read only through the poller from now */
     cio_fdw_init(&x->w, &s->io, true);
     *out = &x->base;
     return 0;

@@ -95,6 +95,9 @@ struct cio_io_req {
                                    kernel said -EAGAIN) before the syscall */
     bool cancelling;            /* io_uring: cancel submitted; the request
                                    has left its descriptor's queue */
+    bool on_mshot;              /* io_uring: the head of its queue, waiting
+                                   for its descriptor's multishot recv (not
+                                   itself in the ring) */
     int flags;                  /* msg flags, or poll events for CIO_OP_POLL */
     cio_fd *fd;
     union {
@@ -131,12 +134,19 @@ struct cio_fd {
      * wait for it to end. cio_fd_abort walks them. */
     cio_io_req *rq_head, *rq_tail;  /* read side */
     cio_io_req *wq_head, *wq_tail;  /* write side */
+    struct cio_mshot *mshot;    /* io_uring: the multishot recv's state */
 };
 
 /* cio_fd.flags: a byte stream (TCP, Unix stream, pipe): a short read means
  * the kernel's buffer was emptied, a short write that it filled, so the
  * next call can wait for readiness without trying. */
 #define CIO_FD_STREAM 1u
+/* cio_fd.flags: a stream transport's socket, read only through poller
+ * requests: io_uring may keep a multishot recv on it that reads ahead into
+ * the backend's provided buffers (uring_mshot.c); what it read is served
+ * to the next RECV/RECVMSG/POLL requests, so a direct read(2) on the
+ * descriptor would miss it. */
+#define CIO_FD_MSHOT 2u
 
 #define CIO_READY_READ 1u
 #define CIO_READY_WRITE 2u
