@@ -36,6 +36,9 @@
  * so the kernel's first attempt would find nothing; measured 2-5 % less CPU
  * per message (docs/decisions.md, "POLL_FIRST").
  *
+ * The reads of a stream transport's socket (CIO_FD_MSHOT) go through one
+ * multishot recv with provided buffers instead: uring_mshot.c.
+ *
  * The ring size is 256 SQEs and 8× as many CQEs (CIO_URING_ENTRIES sets the
  * SQ size, a power of two, for tests). A CQ that overflows loses nothing:
  * the kernel keeps the extra CQEs (IORING_FEAT_NODROP) and the reaping

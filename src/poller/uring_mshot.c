@@ -158,8 +158,10 @@ bool cio_mshot_wants(const uring_state *s, const cio_io_req *r)
 {
     if (s->mshot_mode < 0 || !r->fd || !(r->fd->flags & CIO_FD_MSHOT))
         return false;
+    /* A poll for input alone: one that also waits for output must not
+     * wait for the multishot's data while the socket is writable. */
     return r->op == CIO_OP_RECV || r->op == CIO_OP_RECVMSG ||
-           (r->op == CIO_OP_POLL && (r->flags & POLLIN));
+           (r->op == CIO_OP_POLL && (r->flags & POLLIN) && !(r->flags & POLLOUT));
 }
 
 /* f's state, made at its first read; NULL if multishot cannot be used. */
