@@ -227,7 +227,7 @@ struct io_uring_sqe *cio_uring_get_sqe(uring_state *s)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     if (!sqe) {
-        cio_uring_flush_sq(s);            /* the SQ is full */
+        cio_uring_flush_sq(s); /* the SQ is full */
         sqe = io_uring_get_sqe(&s->ring);
         if (!sqe) {
             fprintf(stderr, "cio: io_uring: the kernel takes no submissions\n");
