@@ -189,6 +189,7 @@ typedef struct blocked {
     const char *path;
     ssize_t rc;
     char buf[16];
+    int writer;             /* a write end held open, or -1 */
 } blocked;
 
 static int read_fifo(void *arg)
@@ -264,7 +265,9 @@ Test(file_io, deadline_on_a_pending_read)
 
 /* An open that blocks (a FIFO opened for reading waits for a writer) is
  * cancelled; the writer that comes later lets an epoll worker's open
- * succeed, and the descriptor it got is closed: none leaks. */
+ * succeed, and the descriptor it got is closed: none leaks. The writer
+ * stays open until the loop has closed: a worker slow to start its open
+ * would otherwise miss a writer that came and went, and block for ever. */
 static int open_fifo(void *arg)
 {
     blocked *b = arg;
@@ -282,16 +285,18 @@ static int cancel_open(void *arg)
     cr_assert_eq(cio_task_join(t, NULL), 0);
     cr_assert_eq(b->rc, -ECANCELED);
     cr_assert_null(b->f);
-    feed_fifo(b->path);
+    b->writer = open(b->path, O_RDWR | O_CLOEXEC);
+    cr_assert_geq(b->writer, 0);
     return 0;
 }
 
 Test(file_io, cancel_a_pending_open)
 {
     int before = open_fds();
-    blocked b = { .path = tmp_path("fifo"), .rc = 99 };
+    blocked b = { .path = tmp_path("fifo"), .rc = 99, .writer = -1 };
     cr_assert_eq(mkfifo(b.path, 0600), 0);
     cr_assert_eq(run_real(cancel_open, &b), 0);
+    cr_assert_eq(close(b.writer), 0);
     cr_assert_eq(open_fds(), before, "no descriptor leaked");
 }
 

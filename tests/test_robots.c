@@ -185,28 +185,58 @@ Test(links, content_types)
     cr_assert_not(links_is_html(NULL));
 }
 
+/* save_name of url, split first as the crawler does. */
+static int name_of(const char *url, const char *ct, char *out, size_t cap)
+{
+    url_parts u;
+    int rc = url_split(url, &u);
+    if (rc == 0)
+        rc = save_name(url, &u, ct, out, cap);
+    url_parts_free(&u);
+    return rc;
+}
+
+Test(url, split_gives_every_part_from_one_parse)
+{
+    url_parts u;
+    cr_assert_eq(url_split("http://Ex.ORG:8080/a/b?q=1#f", &u), 0);
+    cr_assert_str_eq(u.origin, "http://ex.org:8080");
+    cr_assert_str_eq(u.host, "ex.org");
+    cr_assert_str_eq(u.port, "8080");
+    cr_assert_str_eq(u.target, "/a/b?q=1");
+    url_parts_free(&u);
+    cr_assert_eq(url_split("https://h.org", &u), 0);
+    cr_assert_str_eq(u.origin, "https://h.org:443", "the default port is written");
+    cr_assert_null(u.port, "no port in the URL");
+    cr_assert_str_eq(u.target, "/");
+    url_parts_free(&u);
+    cr_assert_eq(url_split("not a url", &u), -EINVAL);
+    cr_assert_null(u.origin);
+    cr_assert_null(u.target);
+}
+
 Test(save, names_are_safe_bounded_and_distinct)
 {
     char a[300], b[300];
-    cr_assert_eq(save_name("http://Example.org/a/b.html?x=1", "text/html", a, sizeof a), 0);
+    cr_assert_eq(name_of("http://Example.org/a/b.html?x=1", "text/html", a, sizeof a), 0);
     cr_assert(strncmp(a, "example.org/a_b.html_x_1-", 25) == 0, "%s", a);
     cr_assert(strstr(a, ".html"));
-    cr_assert_eq(save_name("http://h:8080/../../etc/passwd", "text/plain", a, sizeof a), 0);
+    cr_assert_eq(name_of("http://h:8080/../../etc/passwd", "text/plain", a, sizeof a), 0);
     cr_assert(strncmp(a, "h_8080/etc_passwd-", 18) == 0, "%s", a);
     cr_assert_null(strstr(a, ".."));
     cr_assert_eq(strchr(a, '/'), strrchr(a, '/'), "one directory level: %s", a);
     /* Two URLs that sanitize alike get two names. */
-    cr_assert_eq(save_name("http://h/a?b", "text/html", a, sizeof a), 0);
-    cr_assert_eq(save_name("http://h/a%3Fb", "text/html", b, sizeof b), 0);
+    cr_assert_eq(name_of("http://h/a?b", "text/html", a, sizeof a), 0);
+    cr_assert_eq(name_of("http://h/a%3Fb", "text/html", b, sizeof b), 0);
     cr_assert_str_neq(a, b);
     /* A very long path is cut, the hash keeps it unique. */
     char url[3000] = "http://h/";
     memset(url + 9, 'x', 2500);
-    cr_assert_eq(save_name(url, NULL, a, sizeof a), 0);
+    cr_assert_eq(name_of(url, NULL, a, sizeof a), 0);
     cr_assert_lt(strlen(a), 120);
-    cr_assert_eq(save_name("http://h/", "image/png", a, sizeof a), 0);
+    cr_assert_eq(name_of("http://h/", "image/png", a, sizeof a), 0);
     cr_assert(strncmp(a, "h/index-", 8) == 0 && strstr(a, ".png"), "%s", a);
-    cr_assert_eq(save_name("http://h/.hidden", NULL, a, sizeof a), 0);
+    cr_assert_eq(name_of("http://h/.hidden", NULL, a, sizeof a), 0);
     cr_assert(strncmp(a, "h/_hidden-", 10) == 0, "%s", a);
 }
 

@@ -90,11 +90,12 @@ static void queue_links(crawler *c, const job *j, cio_http_response *r)
     links_free(&links);
 }
 
-static void got_page(crawler *c, const job *j, cio_http_response *r, int status)
+static void got_page(crawler *c, const job *j, const url_parts *u, cio_http_response *r,
+                     int status)
 {
     const char *ct = cio_http_response_header(r, "content-type");
     size_t len = cio_http_response_body_size(r);
-    page_record rec = { .url = j->url, .status = status, .content_type = ct, .depth = j->depth };
+    page_record rec = { .url = j->url, .parts = u, .status = status, .content_type = ct, .depth = j->depth };
     int rc = save_page(&c->save, &rec, cio_http_response_body_data(r), len);
     if (rc < 0) {
         fail(c, j, FAIL_SAVE, cio_strerror(rc));
@@ -108,7 +109,7 @@ static void got_page(crawler *c, const job *j, cio_http_response *r, int status)
         queue_links(c, j, r);
 }
 
-static void request(crawler *c, job *j, host *h)
+static void request(crawler *c, job *j, host *h, const url_parts *u)
 {
     const crawl_options *o = c->o;
     int rc = host_acquire(c, h);
@@ -128,7 +129,7 @@ static void request(crawler *c, job *j, host *h)
     }
     int status = cio_http_response_status(r);
     if (status >= 200 && status < 300)
-        got_page(c, j, r, status);
+        got_page(c, j, u, r, status);
     else if (status >= 300 && status < 400 && status != 304)
         follow_redirect(c, j, r, status);
     else
@@ -138,28 +139,25 @@ static void request(crawler *c, job *j, host *h)
 
 void fetch_one(crawler *c, job *j)
 {
+    url_parts u;
     host *h;
-    if (host_get(c, j->url, &h) < 0) {
+    if (url_split(j->url, &u) < 0 || host_get(c, u.origin, &h) < 0) {
         fail(c, j, FAIL_BAD_URL, NULL);
+        url_parts_free(&u);
         return;
     }
     if (!c->o->ignore_robots) {
         if (host_robots(c, h) < 0)
-            return;                         /* cancelled before sending */
-        char *target;
-        if (url_target(j->url, &target) < 0) {
-            fail(c, j, FAIL_BAD_URL, NULL);
-            return;
-        }
-        bool ok = robots_allowed(&h->rules, target);
-        free(target);
-        if (!ok) {
+            goto done;                      /* cancelled before sending */
+        if (!robots_allowed(&h->rules, u.target)) {
             if (h->robots_error)
                 fail(c, j, FAIL_UNREACHABLE, cio_strerror(h->robots_error));
             else
                 fail(c, j, FAIL_ROBOTS, NULL);
-            return;
+            goto done;
         }
     }
-    request(c, j, h);
+    request(c, j, h, &u);
+done:
+    url_parts_free(&u);
 }

@@ -19,23 +19,19 @@ static host *host_new(crawler *c, char *origin)
     return h;
 }
 
-int host_get(crawler *c, const char *url, host **out)
+int host_get(crawler *c, const char *origin, host **out)
 {
-    char *origin;
-    int rc = url_origin(url, &origin);
-    if (rc < 0)
-        return rc;
     host **b = &c->hosts[urlset_hash(origin) % HOST_BUCKETS];
     for (host *h = *b; h; h = h->next) {
         if (strcmp(h->origin, origin) == 0) {
-            free(origin);
             *out = h;
             return 0;
         }
     }
-    host *h = host_new(c, origin);
+    char *copy = strdup(origin);
+    host *h = copy ? host_new(c, copy) : NULL;
     if (!h) {
-        free(origin);
+        free(copy);
         return -ENOMEM;
     }
     h->next = *b;

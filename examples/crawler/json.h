@@ -13,6 +13,8 @@ typedef struct jbuf {
 } jbuf;
 
 void jbuf_printf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* n bytes of s, as they are. */
+void jbuf_append(jbuf *b, const char *s, size_t n);
 /* s as a JSON string, quotes included (NULL: null). */
 void jbuf_string(jbuf *b, const char *s);
 void jbuf_free(jbuf *b);

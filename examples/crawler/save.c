@@ -3,7 +3,6 @@
 #include "json.h"
 #include "url.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,41 +73,25 @@ static const char *extension(const char *ct)
     return "bin";
 }
 
-/* "host" or "host_port" (a non-default port) of url, sanitized. */
-static int host_dir(const char *url, char *out, size_t max)
+/* "host" or "host_port" (a non-default port), sanitized. */
+static int host_dir(const url_parts *u, char *out, size_t max)
 {
-    CURLU *h = curl_url();
-    if (!h)
-        return -ENOMEM;
-    char *host = NULL, *port = NULL;
-    int rc = -EINVAL;
-    if (curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        if (curl_url_get(h, CURLUPART_PORT, &port, 0) != CURLUE_OK)
-            port = NULL;                    /* none in the URL: the default */
-        char raw[512];
-        snprintf(raw, sizeof raw, "%s%s%s", host, port ? "_" : "", port ? port : "");
-        for (char *c = raw; *c; c++)
-            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-        sanitize(raw, out, max);
-        rc = out[0] ? 0 : -EINVAL;
-    }
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(h);
-    return rc;
+    char raw[512];
+    snprintf(raw, sizeof raw, "%s%s%s", u->host, u->port ? "_" : "", u->port ? u->port : "");
+    for (char *c = raw; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    sanitize(raw, out, max);
+    return out[0] ? 0 : -EINVAL;
 }
 
-int save_name(const char *url, const char *content_type, char *out, size_t cap)
+int save_name(const char *url, const url_parts *u, const char *content_type, char *out,
+              size_t cap)
 {
-    char dir[128], stem[NAME_STEM_MAX + 1], *target;
-    int rc = host_dir(url, dir, 100);
+    char dir[128], stem[NAME_STEM_MAX + 1];
+    int rc = host_dir(u, dir, 100);
     if (rc < 0)
         return rc;
-    if ((rc = url_target(url, &target)) < 0)
-        return rc;
-    sanitize(strcmp(target, "/") == 0 ? "index" : target + 1, stem, NAME_STEM_MAX);
-    free(target);
+    sanitize(strcmp(u->target, "/") == 0 ? "index" : u->target + 1, stem, NAME_STEM_MAX);
     int n = snprintf(out, cap, "%s/%s-%016llx.%s", dir, stem[0] ? stem : "index",
                      (unsigned long long)urlset_hash(url), extension(content_type));
     return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
@@ -133,7 +116,7 @@ static int append_index(saver *s, const page_record *rec, const char *file, size
 static int save_shielded(saver *s, const page_record *rec, const void *body, size_t len)
 {
     char name[300], path[4096];
-    int rc = save_name(rec->url, rec->content_type, name, sizeof name);
+    int rc = save_name(rec->url, rec->parts, rec->content_type, name, sizeof name);
     if (rc < 0)
         return rc;
     char *slash = strchr(name, '/');

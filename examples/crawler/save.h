@@ -20,6 +20,7 @@
 
 #include <cio.h>
 
+#include "url.h"
 #include "urlset.h"
 
 typedef struct saver {
@@ -31,6 +32,7 @@ typedef struct saver {
 
 typedef struct page_record {
     const char *url;
+    const url_parts *parts;     /* url's */
     int status;
     const char *content_type;
     int depth;
@@ -40,10 +42,11 @@ typedef struct page_record {
 int saver_open(saver *s, const char *dir);
 void saver_close(saver *s);
 
-/* The file name for url, relative to the output directory
- * ("host_port/name-hash.ext"), in out. Returns 0, or -EINVAL (not a URL;
- * cap too small: 300 bytes always do). */
-int save_name(const char *url, const char *content_type, char *out, size_t cap);
+/* The file name for url (whose parts are u), relative to the output
+ * directory ("host_port/name-hash.ext"), in out. Returns 0, or -EINVAL (an
+ * empty host; cap too small: 300 bytes always do). */
+int save_name(const char *url, const url_parts *u, const char *content_type, char *out,
+              size_t cap);
 
 /* Write body to its file (cio_write_file_atomic_ex: all or nothing; the
  * fsyncs only if s->sync) and append its index line. The whole save is shielded from cancellation: a

@@ -2,6 +2,8 @@
 #include "url.h"
 
 #include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -98,71 +100,105 @@ int url_resolve(const char *base, const char *ref, char **out)
     return rc;
 }
 
-int url_origin(const char *url, char **out)
+static char *take_or_null(char *s, bool *oom)
 {
+    char *copy = s ? strdup(s) : NULL;
+    if (s && !copy)
+        *oom = true;
+    curl_free(s);
+    return copy;
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+    size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+    char *s = malloc(na + nb + nc + 1);
+    if (s) {
+        memcpy(s, a, na);
+        memcpy(s + na, b, nb);
+        memcpy(s + na + nb, c, nc + 1);
+    }
+    return s;
+}
+
+/* Everything from one parse: a fetched page needs its origin (the host
+ * state), its target (robots.txt) and its host and port (the file name). */
+int url_split(const char *url, url_parts *out)
+{
+    *out = (url_parts){ 0 };
     CURLU *h;
     int rc = parse(NULL, url, &h);
     if (rc < 0)
         return rc;
-    char *scheme = NULL, *host = NULL, *port = NULL;
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    char *written = NULL;
+    bool oom = false;
     if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        curl_url_get(h, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
         rc = -EINVAL;
-    } else {
-        size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
-        *out = malloc(n);
-        if (!*out)
-            rc = -ENOMEM;
-        else
-            snprintf(*out, n, "%s://%s:%s", scheme, host, port);
+        goto done;
     }
+    for (char *c = host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (curl_url_get(h, CURLUPART_PORT, &written, 0) == CURLUE_OK)
+        out->port = take_or_null(written, &oom);
+    if (curl_url_get(h, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+        query = NULL;
+    size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
+    if ((out->origin = malloc(n)))
+        snprintf(out->origin, n, "%s://%s:%s", scheme, host, port);
+    out->host = strdup(host);
+    out->target = join3(*path ? path : "/", query ? "?" : "", query ? query : "");
+    if (oom || !out->origin || !out->host || !out->target)
+        rc = -ENOMEM;
+done:
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
+    curl_free(path);
+    curl_free(query);
     curl_url_cleanup(h);
+    if (rc < 0)
+        url_parts_free(out);
     return rc;
+}
+
+void url_parts_free(url_parts *p)
+{
+    free(p->origin);
+    free(p->host);
+    free(p->port);
+    free(p->target);
+    *p = (url_parts){ 0 };
+}
+
+/* One part of url_split's, the others freed. */
+static int split_one(const char *url, size_t offset, char **out)
+{
+    url_parts p;
+    int rc = url_split(url, &p);
+    if (rc < 0)
+        return rc;
+    char **part = (char **)((char *)&p + offset);
+    *out = *part;
+    *part = NULL;
+    url_parts_free(&p);
+    return 0;
+}
+
+int url_origin(const char *url, char **out)
+{
+    return split_one(url, offsetof(url_parts, origin), out);
 }
 
 int url_target(const char *url, char **out)
 {
-    CURLU *h;
-    int rc = parse(NULL, url, &h);
-    if (rc < 0)
-        return rc;
-    char *path = NULL, *query = NULL;
-    if (curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-        rc = -EINVAL;
-    } else {
-        if (curl_url_get(h, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
-            query = NULL;
-        size_t n = strlen(path) + (query ? strlen(query) + 1 : 0) + 2;
-        *out = malloc(n);
-        if (!*out)
-            rc = -ENOMEM;
-        else
-            snprintf(*out, n, "%s%s%s", *path ? path : "/", query ? "?" : "", query ? query : "");
-    }
-    curl_free(path);
-    curl_free(query);
-    curl_url_cleanup(h);
-    return rc;
+    return split_one(url, offsetof(url_parts, target), out);
 }
 
 int url_host(const char *url, char **out)
 {
-    CURLU *h;
-    int rc = parse(NULL, url, &h);
-    if (rc < 0)
-        return rc;
-    char *host = NULL;
-    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        rc = -EINVAL;
-    } else {
-        for (char *c = host; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        rc = take(host, out);
-    }
-    curl_url_cleanup(h);
-    return rc;
+    return split_one(url, offsetof(url_parts, host), out);
 }

@@ -18,7 +18,17 @@ int url_origin(const char *url, char **out);
  * malloc'd. 0, -EINVAL, -ENOMEM. */
 int url_target(const char *url, char **out);
 
+/* A URL's parts from one parse, each malloc'd (url_parts_free). */
+typedef struct url_parts {
+    char *origin;   /* as url_origin */
+    char *host;     /* as url_host */
+    char *port;     /* the port as written in the URL, or NULL (none) */
+    char *target;   /* as url_target */
+} url_parts;
 
+/* 0, -EINVAL, -ENOMEM (then *out holds nothing). */
+int url_split(const char *url, url_parts *out);
+void url_parts_free(url_parts *p);
 
 /* The host name alone, lower case ("example.org"): what the same-host rule
  * compares. *out is malloc'd. 0, -EINVAL, -ENOMEM. */

@@ -21,9 +21,10 @@ typedef struct cio_loop_options {
      * (CIO_DEFAULT_STACK_SIZE, or CIO_STACK_SIZE from the environment). */
     size_t stack_size;
     /* How many free stacks the loop keeps for reuse; 0 means the default
-     * (1024). Stacks beyond it are released at once; and each time the loop
-     * goes idle it releases half of those above 64, so a past burst's
-     * stacks do not hold memory for ever. */
+     * (1024). Stacks beyond it are released at once; and once a second,
+     * when the loop goes idle, it releases half of those above 64 that
+     * stayed unused the whole second, so a past burst's stacks do not hold
+     * memory for ever while a recurring load keeps the ones it reuses. */
     size_t stack_pool_max;
     /* Consecutive task switches allowed before the loop forces a pass through
      * timers and the poller (fairness budget); 0 means the default (64). */

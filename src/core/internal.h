@@ -82,6 +82,8 @@ struct cio_loop {
     size_t stack_size;              /* default for tasks */
     cio_task *pool;                 /* free stacks, linked by rq_next */
     size_t pool_count, pool_max;
+    size_t pool_low;                /* fewest pooled since the last trim */
+    int64_t pool_trim_at;           /* when the last trim looked */
     cio_task *all_head, *all_tail;  /* every unfreed task, spawn order */
     size_t live;                    /* tasks not yet done */
     cio_task *dead;                 /* finished, to free from the loop context */
@@ -242,9 +244,11 @@ void cio_task_free(cio_task *t);
 /* Unmap every pooled stack. */
 void cio_task_pool_drain(cio_loop *L);
 
-/* Called when the loop goes idle: release half of the pooled stacks above
- * CIO_POOL_FLOOR. */
+/* Called when the loop goes idle: at most once per CIO_POOL_PERIOD, release
+ * half of the stacks above CIO_POOL_FLOOR that stayed unused in the pool
+ * for the whole period. */
 #define CIO_POOL_FLOOR 64
+#define CIO_POOL_PERIOD CIO_SEC
 void cio_task_pool_trim(cio_loop *L);
 
 /* True if status counts as a failure (negative, and not a cancellation). */

@@ -29,7 +29,8 @@ static cio_task *take_stack(cio_loop *L, size_t size)
     if (size == L->stack_size + TASK_SLOT && L->pool) {
         cio_task *t = L->pool;
         L->pool = t->rq_next;
-        L->pool_count--;
+        if (--L->pool_count < L->pool_low)
+            L->pool_low = L->pool_count;
         cio_stack st = t->stack;
         cio_stack_recycle(&st);
         t = task_at_top(&st);
@@ -87,14 +88,21 @@ static void pool_release(cio_loop *L, size_t n)
 void cio_task_pool_drain(cio_loop *L) { pool_release(L, SIZE_MAX); }
 
 /* A burst of tasks leaves up to pool_max stacks behind, each holding the
- * pages it touched. Each time the loop goes idle, give back half of what
- * exceeds a small floor: a steady load keeps its stacks, a past burst's
- * decay within a few idle passes. */
+ * pages it touched. Only stacks that nobody took for a whole period are
+ * surplus: a load that comes and goes (a crawl's batches, a server's
+ * bursts) keeps the stacks it keeps coming back for, with their pages
+ * already faulted in, where trimming at every idle pass unmapped them
+ * between two batches. Half the surplus above a small floor goes per
+ * period, so a past burst decays within a few seconds of activity. */
 void cio_task_pool_trim(cio_loop *L)
 {
+    if (L->now - L->pool_trim_at < CIO_POOL_PERIOD)
+        return;
     size_t floor = L->pool_max < CIO_POOL_FLOOR ? L->pool_max : CIO_POOL_FLOOR;
-    if (L->pool_count > floor)
-        pool_release(L, (L->pool_count - floor + 1) / 2);
+    if (L->pool_low > floor)
+        pool_release(L, (L->pool_low - floor + 1) / 2);
+    L->pool_low = L->pool_count;
+    L->pool_trim_at = L->now;
 }
 
 /* ---- running ------------------------------------------------------------ */

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define TRIES 16
 
@@ -30,15 +33,31 @@ static char *temp_name(const char *path)
     return name;
 }
 
+/* Temporary names need only be unlikely to collide (O_EXCL catches the
+ * rest, and the caller tries again), so a per-thread generator seeded once
+ * from getrandom stands in for a getrandom(2) per file (a forked child
+ * repeats its parent's names: O_EXCL and the retries cover that too). */
+static uint64_t next_random(void)
+{
+    static __thread uint64_t state;
+    if (!state) {
+        if (getrandom(&state, sizeof state, GRND_NONBLOCK) != (ssize_t)sizeof state)
+            state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)&state;
+        state |= 1;
+    }
+    state += 0x9e3779b97f4a7c15u;       /* splitmix64 */
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
 static void fill_random(char *x)
 {
     static const char letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    unsigned char r[6];
-    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-        for (size_t i = 0; i < sizeof r; i++)
-            r[i] = (unsigned char)rand();
-    for (size_t i = 0; i < sizeof r; i++)
-        x[i] = letters[r[i] % (sizeof letters - 1)];
+    uint64_t r = next_random();
+    for (size_t i = 0; i < 6; i++, r >>= 8)
+        x[i] = letters[(r & 0xff) % (sizeof letters - 1)];
 }
 
 static int create_temp(cio_file **f, char *name, mode_t mode)
