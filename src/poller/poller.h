@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 enum cio_io_opcode {
     CIO_OP_RECV,        /* recv(fd, buf, len, flags) */
@@ -193,6 +194,12 @@ typedef struct cio_poller_backend {
      * r has left f's queues when cancel returns, so after cio_fd_abort the
      * backend no longer touches f. */
     void (*cancel)(cio_poller *p, cio_io_req *r);
+    /* Optional (NULL: not offered): read from f at once into memory lent
+     * only for the call, without a request: the count, 0 at end of stream,
+     * -EAGAIN if nothing is there, -EOPNOTSUPP if the backend cannot for
+     * f, or a negative errno. io_uring: from what f's multishot recv read
+     * ahead (uring_mshot.c). */
+    ssize_t (*try_recv)(cio_poller *p, cio_fd *f, void *buf, size_t len);
 } cio_poller_backend;
 
 struct cio_poller {

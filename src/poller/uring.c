@@ -597,4 +597,5 @@ const cio_poller_backend cio_backend_uring = {
     .fd_remove = ur_fd_remove,
     .submit = ur_submit,
     .cancel = ur_cancel,
+    .try_recv = cio_mshot_try_recv,
 };

@@ -70,5 +70,7 @@ int cio_mshot_on_cqe(cio_poller *p, cio_mshot *m, int32_t res, uint32_t flags);
 /* Serve the heads made servable outside the reaping; how many finished. */
 int cio_mshot_run_ready(cio_poller *p);
 void cio_mshot_fd_remove(uring_state *s, cio_fd *f);
+/* The backend's try_recv (poller.h). */
+ssize_t cio_mshot_try_recv(cio_poller *p, cio_fd *f, void *buf, size_t len);
 
 #endif

@@ -350,8 +350,10 @@ void cio_mshot_start(uring_state *s, cio_io_req *r)
     }
     if (m->armed)
         return;                 /* its next CQE serves r */
-    bool plain = r->op != CIO_OP_RECV || r->flags != 0 || m->plain_next ||
-                 buffers_low(s);
+    /* A poll for input arms it too: the reader then takes the data with
+     * try_recv (a stream reading into a borrowed buffer). */
+    bool own_op = r->op == CIO_OP_POLL || (r->op == CIO_OP_RECV && r->flags == 0);
+    bool plain = !own_op || m->plain_next || buffers_low(s);
     if (plain) {                /* the multishot is off: nothing can overtake */
         m->plain_next = false;
         r->on_mshot = false;
@@ -432,6 +434,30 @@ int cio_mshot_run_ready(cio_poller *p)
         finished += serve_heads(p, m);
     }
     return finished;
+}
+
+/* From the FIFO. With nothing there, -EAGAIN when the caller's poll for
+ * input will arm the multishot (its first read: no system call, and the
+ * recv goes into the ring behind the sends already queued, as a plain recv
+ * would); a system call, as on epoll, when the poll will be a plain one
+ * (the ring runs low): then nothing of the socket is in the kernel, so
+ * nothing can overtake. */
+ssize_t cio_mshot_try_recv(cio_poller *p, cio_fd *f, void *buf, size_t len)
+{
+    uring_state *s = p->impl;
+    if (s->mshot_mode < 0 || !(f->flags & CIO_FD_MSHOT))
+        return -EOPNOTSUPP;
+    if (f->rq_head)
+        return -EAGAIN;         /* another read is queued: after it */
+    cio_mshot *m = f->mshot;
+    if (m && has_news(m)) {
+        cio_io_req r = { .op = CIO_OP_RECV, .io = { buf, len } };
+        return (ssize_t)serve(s, m, &r);
+    }
+    if (!m || m->armed || (!m->plain_next && !buffers_low(s)))
+        return -EAGAIN;
+    ssize_t n = recv(f->fd, buf, len, MSG_DONTWAIT);
+    return n < 0 ? -errno : n;
 }
 
 void cio_mshot_fd_remove(uring_state *s, cio_fd *f)
