@@ -30,6 +30,11 @@
  *   - fd_remove cancels the multishot; the cio_mshot outlives the cio_fd
  *     (orphaned) until the kernel's final CQE, and its buffers go back.
  *
+ * try_recv (the backend's, poller.h) hands what was read ahead to a read
+ * into memory lent only for the call: a stream's big reads go into the
+ * thread's borrowed buffer as on epoll (stream_read.c), waiting with a
+ * poll for input that the multishot answers.
+ *
  * CIO_URING_MSHOT=0 turns it off (every read a plain recv); it is off on
  * kernels before 6.0 (multishot recv) or when the buffer ring cannot be
  * registered.
