@@ -410,8 +410,9 @@ int cio_mshot_on_cqe(cio_poller *p, cio_mshot *m, int32_t res, uint32_t flags)
     uring_state *s = p->impl;
     if (!(flags & IORING_CQE_F_MORE))
         m->armed = m->cancelling = false;
-    if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
-        hold(s, m, (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT), (uint32_t)res);
+    if (res > 0) {
+        if (flags & IORING_CQE_F_BUFFER)    /* always, with buffer select */
+            hold(s, m, (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT), (uint32_t)res);
     } else if (res == -ENOBUFS) {
         m->plain_next = true;   /* the ring ran dry: fall back once */
     } else if (res != -ECANCELED) {
