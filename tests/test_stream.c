@@ -384,11 +384,15 @@ static bool all_are(const char *p, char c, size_t n)
 /* A big read goes into a buffer the stream borrows from the thread; the
  * bytes a peek shows stay put while another stream borrows and reads, until
  * the next call on their own stream. After a small read the stream reads
- * into a buffer of its own again. On io_uring every stream has its own. */
+ * into a buffer of its own again. On io_uring only with multishot recv
+ * (the borrowed buffer is filled from what it read ahead); without it
+ * (CIO_URING_MSHOT=0) every stream has its own. */
 static int borrow_main(void *arg)
 {
     (void)arg;
-    bool lends = strcmp(cio_loop_backend(cio_loop_current()), "epoll") == 0;
+    const char *mshot = getenv("CIO_URING_MSHOT");
+    bool lends = strcmp(cio_loop_backend(cio_loop_current()), "epoll") == 0 ||
+                 !(mshot && strcmp(mshot, "0") == 0);
     int pa, pb;
     cio_stream *a = stream_and_fd(&pa, NULL, false);
     cio_stream *b = stream_and_fd(&pb, NULL, false);

@@ -333,7 +333,7 @@ Test(tls_stream, starttls_takes_the_hello_already_buffered, WITH_PKI)
     smtp_case(&x);
     cr_assert_eq(x.client_rc, 0, "%s: %s", cio_errname(x.client_rc), x.why);
     cr_assert_eq(x.server_rc, 0);
-    cr_assert_gt(x.buffered, 0, "the hello was in the stream's buffer");
+    cr_assert_gt(x.buffered, 0, "the hello was in the stream's buffer (%zu)", x.buffered);
 }
 
 Test(tls_stream, plaintext_injected_before_the_handshake_is_refused, WITH_PKI)

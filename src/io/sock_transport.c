@@ -88,11 +88,14 @@ static ssize_t st_read(cio_transport *t, void *buf, size_t len)
 /* Like send_in_place: on a backend with sync_cancel a recv may run from
  * memory that is the caller's only for this call; if it would pend, it is
  * taken back at once. The read-ready bit spares the attempt when the socket
- * is known drained. */
+ * is known drained. A completion backend may offer try_recv instead
+ * (io_uring: what the socket's multishot recv read ahead). */
 static ssize_t st_try_read(cio_transport *t, void *buf, size_t len)
 {
     sock_transport *x = of(t);
     cio_poller *p = cio_io_poller();
+    if (p && !p->be->sync_cancel && p->be->try_recv)
+        return p->be->try_recv(p, &x->sock->io, buf, len);
     if (!p || !p->be->sync_cancel)
         return -EOPNOTSUPP;
     if (!(x->sock->io.ready & (CIO_READY_READ | CIO_READY_HUP)))
@@ -190,6 +193,7 @@ int cio_sock_transport_new(cio_transport **out, cio_socket *s)
     }
     x->base.ops = &sock_ops;
     x->sock = s;
+    s->io.flags |= CIO_FD_MSHOT;    /* read only through the poller from now */
     cio_fdw_init(&x->w, &s->io, true);
     *out = &x->base;
     return 0;

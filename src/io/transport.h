@@ -28,7 +28,8 @@ typedef struct cio_transport_ops {
      * call. try_read reads once without blocking: the count, 0 at end of
      * stream, -EAGAIN if nothing is there (or known not to be: no system
      * call then), -EOPNOTSUPP if the loop's backend cannot (a completion
-     * backend needs the memory while it waits), or a negative errno.
+     * backend needs the memory while it waits; io_uring can for a socket,
+     * from what its multishot recv read ahead), or a negative errno.
      * wait_readable blocks until a read may find something, touching no
      * buffer, and costs no system call of its own on epoll. So a stream
      * need not hold a read buffer while it waits (stream_read.c). */

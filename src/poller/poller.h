@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 enum cio_io_opcode {
     CIO_OP_RECV,        /* recv(fd, buf, len, flags) */
@@ -95,6 +96,9 @@ struct cio_io_req {
                                    kernel said -EAGAIN) before the syscall */
     bool cancelling;            /* io_uring: cancel submitted; the request
                                    has left its descriptor's queue */
+    bool on_mshot;              /* io_uring: the head of its queue, waiting
+                                   for its descriptor's multishot recv (not
+                                   itself in the ring) */
     int flags;                  /* msg flags, or poll events for CIO_OP_POLL */
     cio_fd *fd;
     union {
@@ -131,12 +135,19 @@ struct cio_fd {
      * wait for it to end. cio_fd_abort walks them. */
     cio_io_req *rq_head, *rq_tail;  /* read side */
     cio_io_req *wq_head, *wq_tail;  /* write side */
+    struct cio_mshot *mshot;    /* io_uring: the multishot recv's state */
 };
 
 /* cio_fd.flags: a byte stream (TCP, Unix stream, pipe): a short read means
  * the kernel's buffer was emptied, a short write that it filled, so the
  * next call can wait for readiness without trying. */
 #define CIO_FD_STREAM 1u
+/* cio_fd.flags: a stream transport's socket, read only through poller
+ * requests: io_uring may keep a multishot recv on it that reads ahead into
+ * the backend's provided buffers (uring_mshot.c); what it read is served
+ * to the next RECV/RECVMSG/POLL requests, so a direct read(2) on the
+ * descriptor would miss it. */
+#define CIO_FD_MSHOT 2u
 
 #define CIO_READY_READ 1u
 #define CIO_READY_WRITE 2u
@@ -183,6 +194,12 @@ typedef struct cio_poller_backend {
      * r has left f's queues when cancel returns, so after cio_fd_abort the
      * backend no longer touches f. */
     void (*cancel)(cio_poller *p, cio_io_req *r);
+    /* Optional (NULL: not offered): read from f at once into memory lent
+     * only for the call, without a request: the count, 0 at end of stream,
+     * -EAGAIN if nothing is there, -EOPNOTSUPP if the backend cannot for
+     * f, or a negative errno. io_uring: from what f's multishot recv read
+     * ahead (uring_mshot.c). */
+    ssize_t (*try_recv)(cio_poller *p, cio_fd *f, void *buf, size_t len);
 } cio_poller_backend;
 
 struct cio_poller {

@@ -36,26 +36,21 @@
  * so the kernel's first attempt would find nothing; measured 2-5 % less CPU
  * per message (docs/decisions.md, "POLL_FIRST").
  *
+ * The reads of a stream transport's socket (CIO_FD_MSHOT) go through one
+ * multishot recv with provided buffers instead: uring_mshot.c.
+ *
  * The ring size is 256 SQEs and 8× as many CQEs (CIO_URING_ENTRIES sets the
  * SQ size, a power of two, for tests). A CQ that overflows loses nothing:
  * the kernel keeps the extra CQEs (IORING_FEAT_NODROP) and the reaping
  * loop flushes them.
  */
-#include "poller.h"
+#include "uring_internal.h"
 
 #include <errno.h>
-#include <liburing.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
-
-enum {
-    WAKE_TAG = 1,       /* the poll on the wake-up eventfd */
-    CANCEL_TAG = 2,     /* an ASYNC_CANCEL: its own CQE says nothing we need */
-    TAG_LIMIT = 8,      /* user_data below this is a tag, else a request */
-    POLL_PHASE = 1,     /* low bit of a request's address: waiting on POLL_ADD */
-};
 
 #define DEFAULT_ENTRIES 256u
 #define CQ_FACTOR 8u
@@ -66,22 +61,6 @@ enum {
  * at the current offset, timeouts passed to io_uring_enter. */
 #define REQUIRED_FEATURES (IORING_FEAT_NODROP | IORING_FEAT_FAST_POLL | \
                            IORING_FEAT_RW_CUR_POS | IORING_FEAT_EXT_ARG)
-
-/* A CQE set aside while completions may not run (see flush_sq). */
-typedef struct stashed_cqe {
-    uint64_t user_data;
-    int32_t res;
-    uint32_t flags;
-} stashed_cqe;
-
-typedef struct uring_state {
-    struct io_uring ring;
-    bool wake_multishot;        /* the wake-up poll stays armed */
-    bool recv_poll_first;       /* the kernel takes IORING_RECVSEND_POLL_FIRST */
-    bool dropped_reported;
-    stashed_cqe *stash;
-    size_t nstash, stash_cap;
-} uring_state;
 
 static uring_state *state(cio_poller *p) { return p->impl; }
 
@@ -194,6 +173,7 @@ static int ur_open(cio_poller *p)
     p->impl = s;
     s->wake_multishot = true;
     s->recv_poll_first = kernel_has_poll_first();
+    cio_mshot_init(s);
     arm_wake(p);
     return 0;
 }
@@ -202,6 +182,7 @@ static void ur_close(cio_poller *p)
 {
     uring_state *s = state(p);
     io_uring_queue_exit(&s->ring);
+    cio_mshot_close(s);
     free(s->stash);
     free(s);
 }
@@ -232,7 +213,7 @@ static void stash_cqes(uring_state *s)
 /* Hand the queued SQEs to the kernel now. Kernels before 5.19 refuse
  * (-EBUSY) while completions wait in their overflow list; those are moved
  * aside, since submit and cancel must not run done callbacks. */
-static void flush_sq(uring_state *s)
+void cio_uring_flush_sq(uring_state *s)
 {
     for (int tries = 0; tries < 1000; tries++) {
         int rc = io_uring_submit(&s->ring);
@@ -242,11 +223,11 @@ static void flush_sq(uring_state *s)
     }
 }
 
-static struct io_uring_sqe *get_sqe(uring_state *s)
+struct io_uring_sqe *cio_uring_get_sqe(uring_state *s)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
     if (!sqe) {
-        flush_sq(s);            /* the SQ is full */
+        cio_uring_flush_sq(s); /* the SQ is full */
         sqe = io_uring_get_sqe(&s->ring);
         if (!sqe) {
             fprintf(stderr, "cio: io_uring: the kernel takes no submissions\n");
@@ -343,19 +324,27 @@ static void prep_op(const uring_state *s, struct io_uring_sqe *sqe, cio_io_req *
     }
 }
 
-/* Put r's operation in the ring. */
-static void start(uring_state *s, cio_io_req *r)
+void cio_uring_start_plain(uring_state *s, cio_io_req *r)
 {
-    struct io_uring_sqe *sqe = get_sqe(s);
+    struct io_uring_sqe *sqe = cio_uring_get_sqe(s);
     prep_op(s, sqe, r);
     io_uring_sqe_set_data64(sqe, user_data(r));
+}
+
+/* r has become the head of its queue (or is a file operation). */
+static void start(uring_state *s, cio_io_req *r)
+{
+    if (cio_mshot_wants(s, r))
+        cio_mshot_start(s, r);
+    else
+        cio_uring_start_plain(s, r);
 }
 
 /* The kernel said -EAGAIN: wait for readiness, then run the system call. */
 static void start_poll_phase(uring_state *s, cio_io_req *r)
 {
     r->started = true;
-    struct io_uring_sqe *sqe = get_sqe(s);
+    struct io_uring_sqe *sqe = cio_uring_get_sqe(s);
     io_uring_prep_poll_add(sqe, r->fd->fd, cio_req_is_write_side(r) ? POLLOUT : POLLIN);
     io_uring_sqe_set_data64(sqe, user_data(r));
 }
@@ -370,8 +359,7 @@ static cio_io_req **queue_tail(cio_io_req *r)
     return cio_req_is_write_side(r) ? &r->fd->wq_tail : &r->fd->rq_tail;
 }
 
-/* r, the head of its queue, leaves it; the next request goes into the ring. */
-static void pop_head(uring_state *s, cio_io_req *r)
+void cio_uring_pop_head(uring_state *s, cio_io_req *r)
 {
     cio_io_req **head = queue_head(r);
     *head = r->next;
@@ -404,12 +392,15 @@ static int ur_submit(cio_poller *p, cio_io_req *r)
     uring_state *s = state(p);
     r->started = false;
     r->cancelling = false;
+    r->on_mshot = false;
     r->next = NULL;
     if (cio_op_is_file(r->op)) {
         start(s, r);
         return 0;
     }
     cio_io_req **head = queue_head(r), **tail = queue_tail(r);
+    if (!*head && cio_mshot_wants(s, r) && cio_mshot_serve_now(s, r))
+        return 1;               /* read ahead by the multishot recv */
     if (*head) {                /* behind the one in the ring */
         (*tail)->next = r;
         *tail = r;
@@ -431,16 +422,20 @@ static void ur_cancel(cio_poller *p, cio_io_req *r)
         cio_poller_complete(p, r, -ECANCELED);
         return;
     }
+    if (r->on_mshot) {          /* not in the ring either */
+        cio_mshot_cancel(p, r);
+        return;
+    }
     /* Its SQE must reach the kernel while its descriptor number still
      * means the same file: the owner may close it right after this. */
     if (io_uring_sq_ready(&s->ring))
-        flush_sq(s);
+        cio_uring_flush_sq(s);
     r->cancelling = true;
-    struct io_uring_sqe *sqe = get_sqe(s);
+    struct io_uring_sqe *sqe = cio_uring_get_sqe(s);
     io_uring_prep_cancel64(sqe, user_data(r), 0);
     io_uring_sqe_set_data64(sqe, CANCEL_TAG);
     if (queued)
-        pop_head(s, r);         /* the next one starts behind the cancel */
+        cio_uring_pop_head(s, r);  /* the next one starts behind the cancel */
 }
 
 static int ur_fd_add(cio_poller *p, cio_fd *f)
@@ -449,13 +444,14 @@ static int ur_fd_add(cio_poller *p, cio_fd *f)
     if (f->fd < 0)
         return -EBADF;
     f->rq_head = f->rq_tail = f->wq_head = f->wq_tail = NULL;
+    f->mshot = NULL;
     return 0;
 }
 
+/* Nothing is registered with the kernel; a multishot recv is cancelled. */
 static void ur_fd_remove(cio_poller *p, cio_fd *f)
 {
-    (void)p;
-    (void)f;                    /* nothing registered with the kernel */
+    cio_mshot_fd_remove(state(p), f);
 }
 
 /* ---- completions ----------------------------------------------------------- */
@@ -488,7 +484,7 @@ static int on_request(cio_poller *p, cio_io_req *r, bool poll_phase, int32_t cqe
         return 0;
     }
     if (!r->cancelling && !file)
-        pop_head(s, r);         /* before done, which may free the cio_fd */
+        cio_uring_pop_head(s, r);  /* before done, which may free the cio_fd */
     cio_poller_complete(p, r, res);
     return 1;
 }
@@ -496,7 +492,7 @@ static int on_request(cio_poller *p, cio_io_req *r, bool poll_phase, int32_t cqe
 static void arm_wake(cio_poller *p)
 {
     uring_state *s = state(p);
-    struct io_uring_sqe *sqe = get_sqe(s);
+    struct io_uring_sqe *sqe = cio_uring_get_sqe(s);
     if (s->wake_multishot)
         io_uring_prep_poll_multishot(sqe, p->wakefd, POLLIN);
     else
@@ -526,6 +522,9 @@ static int dispatch(cio_poller *p, uint64_t ud, int32_t res, uint32_t flags)
     }
     if (ud < TAG_LIMIT)
         return 0;               /* a cancel's own CQE */
+    if (ud & MSHOT_BIT)
+        return cio_mshot_on_cqe(p, (cio_mshot *)(uintptr_t)(ud & ~(uint64_t)MSHOT_BIT),
+                                res, flags);
     cio_io_req *r = (cio_io_req *)(uintptr_t)(ud & ~(uint64_t)POLL_PHASE);
     return on_request(p, r, ud & POLL_PHASE, res);
 }
@@ -559,7 +558,7 @@ static int ur_wait(cio_poller *p, int64_t timeout_ns)
 {
     uring_state *s = state(p);
     int rc;
-    if (s->nstash)
+    if (s->nstash || s->ready)
         timeout_ns = 0;         /* completions are already waiting */
     if (timeout_ns == 0) {
         rc = io_uring_submit_and_get_events(&s->ring);
@@ -581,6 +580,7 @@ static int ur_wait(cio_poller *p, int64_t timeout_ns)
                         "for them will not wake\n");
     }
     int finished = reap(p);
+    finished += cio_mshot_run_ready(p);
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN &&
         finished == 0)
         return rc;
@@ -597,4 +597,5 @@ const cio_poller_backend cio_backend_uring = {
     .fd_remove = ur_fd_remove,
     .submit = ur_submit,
     .cancel = ur_cancel,
+    .try_recv = cio_mshot_try_recv,
 };
