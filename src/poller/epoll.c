@@ -25,7 +25,14 @@
 #include <unistd.h>
 
 #define WAKE_TAG UINT64_MAX
-#define MAX_EVENTS 256
+/* Events taken per wait. Each one's data is read here, into its stream's
+ * buffer, and its task runs after the whole batch: the smaller the batch,
+ * the likelier that data and the task's state are still in cache when it
+ * runs. 32 against 256, side by side (bench/echo_ab, 1,000 connections):
+ * 1.067 against 1.091 times the raw server's CPU per message at 64 B,
+ * 1.059 against 1.124 at 4 KiB; level at 100 connections, where a wait
+ * finds fewer anyway. The extra waits cost a system call per 32 events. */
+#define MAX_EVENTS 32
 
 typedef struct slot {
     cio_fd *fd;
