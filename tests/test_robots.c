@@ -3,6 +3,7 @@
  * file names, the URL set. No loop, no network. */
 #include "helpers.h"
 
+#include "json.h"
 #include "links.h"
 #include "robots.h"
 #include "save.h"
@@ -238,6 +239,29 @@ Test(save, names_are_safe_bounded_and_distinct)
     cr_assert(strncmp(a, "h/index-", 8) == 0 && strstr(a, ".png"), "%s", a);
     cr_assert_eq(name_of("http://h/.hidden", NULL, a, sizeof a), 0);
     cr_assert(strncmp(a, "h/_hidden-", 10) == 0, "%s", a);
+}
+
+Test(json, strings_are_escaped_and_appended_whole)
+{
+    jbuf b = { 0 };
+    jbuf_string(&b, "plain");
+    jbuf_append(&b, ",", 1);
+    jbuf_string(&b, "q\"b\\c\n\x01" "end");
+    jbuf_append(&b, ",", 1);
+    jbuf_string(&b, NULL);
+    jbuf_printf(&b, ",%d,%s", 42, "x");
+    cr_assert_not(b.oom);
+    cr_assert_str_eq(b.s, "\"plain\",\"q\\\"b\\\\c\\u000a\\u0001end\",null,42,x");
+    cr_assert_eq(b.len, strlen(b.s));
+    /* Longer than the first allocation: formatted again after growing. */
+    char big[1000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    size_t before = b.len;
+    jbuf_printf(&b, "%s", big);
+    cr_assert_eq(b.len, before + 999);
+    cr_assert_eq(strcmp(b.s + before, big), 0);
+    jbuf_free(&b);
 }
 
 Test(urlset, add_has_grow)
