@@ -95,7 +95,8 @@ static void got_page(crawler *c, const job *j, const url_parts *u, cio_http_resp
 {
     const char *ct = cio_http_response_header(r, "content-type");
     size_t len = cio_http_response_body_size(r);
-    page_record rec = { .url = j->url, .parts = u, .status = status, .content_type = ct, .depth = j->depth };
+    page_record rec = { .url = j->url, .parts = u, .status = status, .content_type = ct,
+                        .depth = j->depth };
     int rc = save_page(&c->save, &rec, cio_http_response_body_data(r), len);
     if (rc < 0) {
         fail(c, j, FAIL_SAVE, cio_strerror(rc));
