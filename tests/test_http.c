@@ -613,15 +613,9 @@ static int retry_after_now_main(fixture *fx, cio_http_session *s)
 }
 HTTP_TEST(retry_after_zero_or_a_past_date_retries_at_once, retry_after_now_main)
 
-typedef struct retrier {
-    cio_http_session *s;
-    const char *url;
-    int rc;
-} retrier;
-
 static int retry_task(void *arg)
 {
-    retrier *t = arg;
+    getter *t = arg;
     cio_http_retry slow = { .attempts = 5, .delay = 60 * CIO_SEC };
     cio_http_request req = { .url = t->url };
     cio_http_response *r = NULL;
@@ -634,7 +628,7 @@ static int retry_cancel_main(fixture *fx, cio_http_session *s)
 {
     char url[512];
     snprintf(url, sizeof url, "%s", fx_url(fx, "/flaky/9/-"));
-    retrier rt = { s, url, 1 };
+    getter rt = { s, url, 1 };
     cio_task *t = spawn(retry_task, &rt, "retry");
     await_count(&fx->flaky_hits, 1);        /* now in its 30-60 s backoff */
     int64_t t0 = cio_now();

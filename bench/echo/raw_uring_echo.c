@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "echo_util.h"
+#include "uring_util.h"
 
 #define RING_ENTRIES 4096
 #define CONN_BUF 4096
@@ -40,21 +40,9 @@ static uint64_t tag(struct conn *c, enum op op)
     return (uint64_t)(uintptr_t)c | (uint64_t)op;
 }
 
-static struct io_uring_sqe *get_sqe(void)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-    if (!sqe) {                 /* the submission queue is full: flush it */
-        io_uring_submit(&ring);
-        sqe = io_uring_get_sqe(&ring);
-        if (!sqe)
-            echo_die("io_uring: no submission queue entry");
-    }
-    return sqe;
-}
-
 static void queue_accept(void)
 {
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     if (multishot_accept)
         io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL,
                                        SOCK_CLOEXEC);
@@ -65,14 +53,14 @@ static void queue_accept(void)
 
 static void queue_recv(struct conn *c)
 {
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     io_uring_prep_recv(sqe, c->fd, c->buf, CONN_BUF, 0);
     io_uring_sqe_set_data64(sqe, tag(c, OP_RECV));
 }
 
 static void queue_send(struct conn *c)
 {
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     io_uring_prep_send(sqe, c->fd, c->buf + c->sent, c->len - c->sent,
                        MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, tag(c, OP_SEND));

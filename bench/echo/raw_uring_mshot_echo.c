@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "echo_util.h"
+#include "uring_util.h"
 
 #define RING_ENTRIES 4096
 #ifndef NBUF
@@ -67,18 +67,6 @@ static uint64_t tag(struct conn *c, enum op op)
     return (uint64_t)(uintptr_t)c | (uint64_t)op;
 }
 
-static struct io_uring_sqe *get_sqe(void)
-{
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-    if (!sqe) {                 /* the submission queue is full: flush it */
-        io_uring_submit(&ring);
-        sqe = io_uring_get_sqe(&ring);
-        if (!sqe)
-            echo_die("io_uring: no submission queue entry");
-    }
-    return sqe;
-}
-
 static void use_fixed(struct io_uring_sqe *sqe)
 {
     if (fixed_files)
@@ -94,14 +82,14 @@ static void buf_return(uint16_t bid)
 
 static void queue_accept(void)
 {
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, tag(NULL, OP_ACCEPT));
 }
 
 static void queue_recv(struct conn *c)
 {
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BGID;
@@ -114,7 +102,7 @@ static void queue_recv(struct conn *c)
 static void queue_send(struct conn *c)
 {
     uint16_t bid = c->head;
-    struct io_uring_sqe *sqe = get_sqe();
+    struct io_uring_sqe *sqe = echo_get_sqe(&ring);
     io_uring_prep_send(sqe, c->fd, buf_base + (size_t)bid * BUF_SIZE + c->sent,
                        buf_len[bid] - c->sent, MSG_NOSIGNAL);
     use_fixed(sqe);
