@@ -141,15 +141,13 @@ static int check_opcodes(cio_poller *p, struct io_uring *ring)
 
 static void arm_wake(cio_poller *p);
 
-/* IORING_RECVSEND_POLL_FIRST came with Linux 5.19 (older kernels may
- * refuse a recv that sets it). */
-static bool kernel_has_poll_first(void)
+bool cio_uring_kernel_at_least(unsigned want_major, unsigned want_minor)
 {
     struct utsname u;
     unsigned major = 0, minor = 0;
-    if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+    if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) < 1)
         return false;
-    return major > 5 || (major == 5 && minor >= 19);
+    return major > want_major || (major == want_major && minor >= want_minor);
 }
 
 static int ur_open(cio_poller *p)
@@ -172,7 +170,9 @@ static int ur_open(cio_poller *p)
     (void)io_uring_register_ring_fd(&s->ring);
     p->impl = s;
     s->wake_multishot = true;
-    s->recv_poll_first = kernel_has_poll_first();
+    /* IORING_RECVSEND_POLL_FIRST came with Linux 5.19 (older kernels may
+     * refuse a recv that sets it). */
+    s->recv_poll_first = cio_uring_kernel_at_least(5, 19);
     cio_mshot_init(s);
     arm_wake(p);
     return 0;

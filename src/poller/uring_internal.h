@@ -47,6 +47,8 @@ typedef struct uring_state {
 
 /* uring.c */
 struct io_uring_sqe *cio_uring_get_sqe(uring_state *s);
+/* The running kernel's release is at least major.minor (uname). */
+bool cio_uring_kernel_at_least(unsigned major, unsigned minor);
 void cio_uring_flush_sq(uring_state *s);
 /* Put r's own operation in the ring. */
 void cio_uring_start_plain(uring_state *s, cio_io_req *r);

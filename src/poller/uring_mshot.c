@@ -47,7 +47,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 
 #define MSHOT_NBUF 1024u        /* the buffer ring's size (a power of two) */
 #define MSHOT_BUF 4096u
@@ -72,20 +71,11 @@ struct cio_mshot {
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static bool kernel_has_recv_multishot(void)
-{
-    struct utsname u;
-    unsigned major = 0;
-    if (uname(&u) < 0 || sscanf(u.release, "%u.", &major) != 1)
-        return false;
-    return major >= 6;
-}
-
 void cio_mshot_init(uring_state *s)
 {
     const char *v = getenv("CIO_URING_MSHOT");
     bool off = v && strcmp(v, "0") == 0;
-    s->mshot_mode = off || !kernel_has_recv_multishot() ? -1 : 0;
+    s->mshot_mode = off || !cio_uring_kernel_at_least(6, 0) ? -1 : 0;
     /* CIO_URING_MSHOT_BUFS: the ring's size, a power of two (for tests). */
     v = getenv("CIO_URING_MSHOT_BUFS");
     unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
