@@ -51,6 +51,9 @@ void crawl_log(crawler *c, const char *fmt, ...)
 
 int crawl_enqueue(crawler *c, const char *url, int depth, int redirects, bool check_host)
 {
+    if (urlset_has(&c->seen, url))
+        return 0;                           /* a page links to its siblings
+                                               again and again: no parse */
     if (check_host) {
         char *h;
         if (url_host(url, &h) < 0)
