@@ -115,12 +115,11 @@ Test(url, resolve_and_normalize)
     cr_assert_eq(url_resolve("http://h/", "mailto:a@b", &u), -EPROTONOSUPPORT);
     cr_assert_eq(url_resolve(NULL, "ftp://h/x", &u), -EPROTONOSUPPORT);
     cr_assert_lt(url_resolve(NULL, "not a url", &u), 0);
-    cr_assert_eq(url_origin("http://h.org/x", &u), 0);
-    cr_assert_str_eq(u, "http://h.org:80");
-    free(u);
-    cr_assert_eq(url_target("http://h.org/x/y?q=1", &u), 0);
-    cr_assert_str_eq(u, "/x/y?q=1");
-    free(u);
+    url_parts p;
+    cr_assert_eq(url_split("http://h.org/x/y?q=1", &p), 0);
+    cr_assert_str_eq(p.origin, "http://h.org:80");
+    cr_assert_str_eq(p.target, "/x/y?q=1");
+    url_parts_free(&p);
 }
 
 static link_list extract(const char *html, const char *page)

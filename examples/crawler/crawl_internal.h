@@ -65,7 +65,7 @@ void crawl_release_permit(crawler *c, job *j);
 void crawl_log(crawler *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* host.c */
-/* The state of the server at origin (url_origin's form), made at first use. */
+/* The state of the server at origin (url_parts.origin), made at first use. */
 int host_get(crawler *c, const char *origin, host **out);
 void hosts_free(crawler *c);
 /* Make sure h's robots.txt has been fetched (once, by the first task that

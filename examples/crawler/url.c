@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -174,31 +173,20 @@ void url_parts_free(url_parts *p)
     *p = (url_parts){ 0 };
 }
 
-/* One part of url_split's, the others freed. */
-static int split_one(const char *url, size_t offset, char **out)
-{
-    url_parts p;
-    int rc = url_split(url, &p);
-    if (rc < 0)
-        return rc;
-    char **part = (char **)((char *)&p + offset);
-    *out = *part;
-    *part = NULL;
-    url_parts_free(&p);
-    return 0;
-}
-
-int url_origin(const char *url, char **out)
-{
-    return split_one(url, offsetof(url_parts, origin), out);
-}
-
-int url_target(const char *url, char **out)
-{
-    return split_one(url, offsetof(url_parts, target), out);
-}
-
 int url_host(const char *url, char **out)
 {
-    return split_one(url, offsetof(url_parts, host), out);
+    CURLU *h;
+    int rc = parse(NULL, url, &h);
+    if (rc < 0)
+        return rc;
+    char *host = NULL;
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        rc = -EINVAL;
+    } else {
+        for (char *c = host; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        rc = take(host, out);
+    }
+    curl_url_cleanup(h);
+    return rc;
 }

@@ -10,20 +10,14 @@
  * -EPROTONOSUPPORT (another scheme), -ENOMEM. */
 int url_resolve(const char *base, const char *ref, char **out);
 
-/* "scheme://host:port" with the port always written: one per server, the
- * key of the per-host state. *out is malloc'd. 0, -EINVAL, -ENOMEM. */
-int url_origin(const char *url, char **out);
-
-/* The path and query ("/a/b?x=1"), what robots.txt rules match. *out is
- * malloc'd. 0, -EINVAL, -ENOMEM. */
-int url_target(const char *url, char **out);
-
 /* A URL's parts from one parse, each malloc'd (url_parts_free). */
 typedef struct url_parts {
-    char *origin;   /* as url_origin */
+    char *origin;   /* "scheme://host:port", the port always written: one
+                       per server, the key of the per-host state */
     char *host;     /* as url_host */
     char *port;     /* the port as written in the URL, or NULL (none) */
-    char *target;   /* as url_target */
+    char *target;   /* the path and query ("/a/b?x=1"): what robots.txt
+                       rules match */
 } url_parts;
 
 /* 0, -EINVAL, -ENOMEM (then *out holds nothing). */
