@@ -13,6 +13,10 @@
 
 #include <sys/ioctl.h>
 
+#include "core/internal.h"
+#include "io/stream_internal.h"
+#include "poller/uring_internal.h"
+
 static bool on_uring(void)
 {
     return strcmp(cio_loop_backend(cio_loop_current()), "io_uring") == 0;
@@ -214,4 +218,94 @@ static int close_main(void *arg)
 Test(stream_mshot, closing_with_data_read_ahead_returns_the_buffers)
 {
     cr_assert_eq(run_virtual(close_main, NULL), 0);
+}
+
+/* ---- loans: streams read in the provided buffers ------------------------- */
+
+/* Provided buffers out of the ring (in sockets' FIFOs, or lent to streams);
+ * 0 on epoll, which has none. */
+static unsigned bufs_out(void)
+{
+    if (!on_uring())
+        return 0;
+    return ((uring_state *)cio_loop_current()->poller.impl)->bufs_held;
+}
+
+/* A stream holds one loan, the buffer its last read came in, until its next
+ * read; closing gives it back too. */
+static int loan_main(void *arg)
+{
+    (void)arg;
+    idler idle;
+    idler_start(&idle);
+    int peer;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    first_read(st, peer);
+    unsigned lent = on_uring() ? 1 : 0;
+    cr_assert_eq(bufs_out(), lent, "the first read's buffer");
+    put(peer, "hello");
+    cr_assert_eq(cio_sleep(CIO_MS), 0);
+    cr_assert_eq(bufs_out(), 2 * lent, "and the one read ahead");
+    const char *view;
+    size_t len;
+    cr_assert_eq(cio_stream_peek(st, 1, &view, &len), 0);
+    cr_assert(len == 5 && memcmp(view, "hello", 5) == 0);
+    cr_assert_eq(bufs_out(), lent, "the first loan came back");
+    if (on_uring())
+        cr_assert(st->loaned && view == st->buf, "read in place");
+    cr_assert_eq(cio_stream_consume(st, 5), 0);
+    cr_assert_eq(cio_stream_close(st), 0);
+    close(peer);
+    cr_assert_eq(bufs_out(), 0, "closing gave the last one back");
+    idler_stop(&idle);
+    return 0;
+}
+
+Test(stream_mshot, a_stream_holds_one_loan_until_its_next_read)
+{
+    cr_assert_eq(run_virtual(loan_main, NULL), 0);
+}
+
+/* Readers waiting for the rest of a line hold no loan: their partial lines
+ * move into buffers of their own. More of them than the ring has buffers
+ * (16): held loans would leave none for the data still to come. */
+#define WAITERS 24
+
+static int line_reader(void *arg)
+{
+    char line[32];
+    ssize_t n = cio_stream_read_line(arg, line, sizeof line);
+    cr_assert_eq(n, 7);
+    cr_assert_str_eq(line, "abcdef\n");
+    return 0;
+}
+
+static int waiters_main(void *arg)
+{
+    (void)arg;
+    cio_stream *st[WAITERS];
+    int peer[WAITERS];
+    cio_task *t[WAITERS];
+    for (int i = 0; i < WAITERS; i++) {
+        st[i] = stream_and_fd(&peer[i], NULL, false);
+        put(peer[i], "abc");
+        t[i] = spawn(line_reader, st[i], "reader");
+    }
+    cr_assert_eq(cio_sleep(CIO_MS), 0);
+    cr_assert_eq(bufs_out(), 0, "a waiting reader holds a loan");
+    for (int i = 0; i < WAITERS; i++)
+        put(peer[i], "def\n");
+    for (int i = 0; i < WAITERS; i++) {
+        cr_assert_eq(cio_task_join(t[i], NULL), 0);
+        cr_assert_eq(cio_stream_close(st[i]), 0);
+        close(peer[i]);
+    }
+    cr_assert_eq(bufs_out(), 0);
+    return 0;
+}
+
+Test(stream_mshot, readers_waiting_for_more_hold_no_loan)
+{
+    cr_assert_eq(setenv("CIO_URING_MSHOT_BUFS", "16", 1), 0);
+    cr_assert_eq(run_virtual(waiters_main, NULL), 0);
 }

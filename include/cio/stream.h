@@ -37,8 +37,12 @@
  * a connection that only uses cio_stream_read never allocates one. On
  * epoll, a stream whose last read was big (1 KiB or more) and whose first
  * buffer is at most 16 KiB waits for data holding no buffer and borrows one
- * of its thread's for the read, until a later call finds it empty: views
- * stay valid until the next call on the stream, as always.
+ * of its thread's for the read, until a later call finds it empty. On
+ * io_uring (with multishot recv, the default) a stream reads the bytes in
+ * the buffer the kernel received them into, lent by the loop until the
+ * stream's next read, and holds no read buffer of its own unless a call
+ * needs more than one such piece (a line split across two). Either way,
+ * views stay valid until the next call on the stream, as always.
  */
 #ifndef CIO_STREAM_H
 #define CIO_STREAM_H

@@ -88,14 +88,12 @@ static ssize_t st_read(cio_transport *t, void *buf, size_t len)
 /* Like send_in_place: on a backend with sync_cancel a recv may run from
  * memory that is the caller's only for this call; if it would pend, it is
  * taken back at once. The read-ready bit spares the attempt when the socket
- * is known drained. A completion backend may offer try_recv instead
- * (io_uring: what the socket's multishot recv read ahead). */
+ * is known drained. (A completion backend lends its own memory instead:
+ * st_loan_read.) */
 static ssize_t st_try_read(cio_transport *t, void *buf, size_t len)
 {
     sock_transport *x = of(t);
     cio_poller *p = cio_io_poller();
-    if (p && !p->be->sync_cancel && p->be->try_recv)
-        return p->be->try_recv(p, &x->sock->io, buf, len);
     if (!p || !p->be->sync_cancel)
         return -EOPNOTSUPP;
     if (!(x->sock->io.ready & (CIO_READY_READ | CIO_READY_HUP)))
@@ -106,6 +104,14 @@ static ssize_t st_try_read(cio_transport *t, void *buf, size_t len)
     if (rc < 0)
         return rc;
     return r.res == -ECANCELED ? -EAGAIN : r.res;
+}
+
+static ssize_t st_loan_read(cio_transport *t, cio_loan *l)
+{
+    cio_poller *p = cio_io_poller();
+    if (!p || !p->be->loan_recv)
+        return -EOPNOTSUPP;
+    return p->be->loan_recv(p, &of(t)->sock->io, l);
 }
 
 static int st_wait_readable(cio_transport *t)
@@ -176,6 +182,7 @@ static const cio_transport_ops sock_ops = {
     .read = st_read,
     .try_read = st_try_read,
     .wait_readable = st_wait_readable,
+    .loan_read = st_loan_read,
     .write = st_write,
     .pending = st_pending,
     .flush = st_flush,

@@ -18,6 +18,9 @@ struct cio_stream {
                                    unread bytes (stream_read.c) */
     bool bulk;                  /* the last read was big: borrow for the next */
     bool no_lend;               /* the transport cannot read into lent memory */
+    bool loaned;                /* buf is the backend's: loan (stream_read.c) */
+    bool no_loan;               /* the transport cannot lend */
+    cio_loan loan;
 };
 
 /* A stream over t, which it owns from then on (closed, aborting, if this
@@ -50,7 +53,8 @@ ssize_t cio_stream_fill(cio_stream *st, size_t grow_max);
 void cio_stream_thread_enter(void);
 void cio_stream_thread_leave(void);
 
-/* Give st's read buffer back (to the thread, if it was lent) and forget it. */
+/* Give st's read buffer back (to the thread or the backend, if it was
+ * lent) and forget it. */
 void cio_stream_drop_buffer(cio_stream *st);
 
 /* Wait until a separator is buffered: its end's offset from the first

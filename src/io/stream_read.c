@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "io.h"
 
 /* ---- borrowed read buffers ----------------------------------------------
  *
@@ -48,15 +49,88 @@ static void give_back(char *b)
         free(b);
 }
 
+/* ---- loans -----------------------------------------------------------------
+ *
+ * A backend that has the received bytes in memory of its own (io_uring:
+ * the provided buffer its multishot recv filled) lends them: the stream's
+ * buffer is then that memory, read where the kernel put it. The stream
+ * never writes into a loan and never waits holding one: a read that needs
+ * more first moves the unread bytes into a buffer of its own (keep_unread)
+ * and gives the loan back, so the backend's buffers stay with the
+ * connections that have data, not those that wait. A stream whose reads
+ * are loaned holds no read buffer between messages. */
+
+static void end_loan(cio_stream *st)
+{
+    cio_poller *p = cio_io_poller();
+    if (p && p->be->loan_end)
+        p->be->loan_end(p, &st->loan);
+    st->loaned = false;
+}
+
 void cio_stream_drop_buffer(cio_stream *st)
 {
-    if (st->lent)
+    if (st->loaned)
+        end_loan(st);
+    else if (st->lent)
         give_back(st->buf);
     else
         free(st->buf);
     st->buf = NULL;
     st->lent = false;
     st->start = st->end = st->cap = 0;
+}
+
+/* A loan's unread bytes into a buffer of the stream's own (none if there
+ * are none), and the loan back. */
+static int keep_unread(cio_stream *st)
+{
+    size_t have = cio_stream_avail(st);
+    if (!have) {
+        cio_stream_drop_buffer(st);
+        return 0;
+    }
+    size_t cap = st->first_cap > have ? st->first_cap : have;
+    char *own = malloc(cap);
+    if (!own)
+        return -ENOMEM;
+    memcpy(own, st->buf + st->start, have);
+    end_loan(st);
+    st->buf = own;
+    st->cap = cap;
+    st->start = 0;
+    st->end = have;
+    return 0;
+}
+
+static bool may_loan(const cio_stream *st)
+{
+    return st->t->ops->loan_read && !st->no_loan && !cio_stream_avail(st);
+}
+
+/* One loan of received bytes, waiting for input first if there is none.
+ * -EOPNOTSUPP, -ENOBUFS: read into the stream's own buffer instead. */
+static ssize_t fill_loaned(cio_stream *st)
+{
+    cio_stream_drop_buffer(st);     /* empty: the last call's views are done */
+    for (;;) {
+        cio_loan l;
+        ssize_t n = st->t->ops->loan_read(st->t, &l);
+        if (n > 0) {
+            st->buf = l.data;
+            st->loan = l;
+            st->loaned = true;
+            st->cap = st->end = (size_t)n;
+            return n;
+        }
+        if (n == 0)
+            st->eof = true;
+        if (n != -EAGAIN)
+            return n;
+        int rc = st->t->ops->wait_readable(st->t);
+        if (rc < 0)
+            return rc;
+    }
 }
 
 /* Reads at least this big go to a borrowed buffer: there the buffer's
@@ -138,6 +212,17 @@ static int make_room(cio_stream *st, size_t grow_max)
 
 ssize_t cio_stream_fill(cio_stream *st, size_t grow_max)
 {
+    if (st->loaned) {
+        int rc = keep_unread(st);
+        if (rc < 0)
+            return rc;
+    }
+    if (may_loan(st)) {
+        ssize_t n = fill_loaned(st);
+        if (n != -EOPNOTSUPP && n != -ENOBUFS)
+            return n;
+        st->no_loan = n == -EOPNOTSUPP;   /* not on this backend: not asked again */
+    }
     if (may_borrow(st)) {
         ssize_t n = fill_borrowed(st);
         if (n > 0)
@@ -168,9 +253,12 @@ static size_t direct_threshold(const cio_stream *st)
     return st->cap ? st->cap : st->first_cap;
 }
 
-/* One transport read into the caller's memory. */
+/* One transport read into the caller's memory (an empty loan is given
+ * back first: never held while waiting). */
 static ssize_t read_direct(cio_stream *st, void *buf, size_t n)
 {
+    if (st->loaned)
+        cio_stream_drop_buffer(st);
     ssize_t got = st->t->ops->read(st->t, buf, n);
     if (got == 0)
         st->eof = true;
@@ -264,6 +352,11 @@ bool cio_stream_at_eof(const cio_stream *st) { return st->eof && !cio_stream_ava
  * starts a new buffer when it next needs one. */
 static ssize_t hand_over(cio_stream *st, char **out)
 {
+    if (st->loaned) {
+        int rc = keep_unread(st);
+        if (rc < 0)
+            return rc;
+    }
     size_t have = cio_stream_avail(st);
     if (st->buf && st->start) {
         memmove(st->buf, st->buf + st->start, have);

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include "cio/socket.h"
+#include "../poller/poller.h"
 
 typedef struct cio_transport cio_transport;
 
@@ -35,6 +36,12 @@ typedef struct cio_transport_ops {
      * need not hold a read buffer while it waits (stream_read.c). */
     ssize_t (*try_read)(cio_transport *t, void *buf, size_t len);
     int (*wait_readable)(cio_transport *t);
+    /* Optional (NULL: not offered): borrow received bytes without a copy,
+     * as the loop's backend lends them (poller.h, loan_recv, whose returns
+     * these are; -EOPNOTSUPP: not on this backend). The stream gives the
+     * loan back itself (cio_stream_drop_buffer), so that it may outlive
+     * the transport (start_tls). */
+    ssize_t (*loan_read)(cio_transport *t, cio_loan *l);
     /* Take all the bytes for sending. Never blocks. Returns 0, or the
      * error that ended the output earlier (then nothing is taken). */
     int (*write)(cio_transport *t, const struct iovec *iov, int iovcnt);

@@ -158,6 +158,14 @@ struct cio_fd {
 
 typedef struct cio_poller cio_poller;
 
+/* Received bytes that a backend lends a reader: len bytes at data. */
+typedef struct cio_loan {
+    char *data;
+    size_t len;
+    uint64_t lender;            /* which poller lent it (never reused) */
+    uint32_t id;
+} cio_loan;
+
 typedef struct cio_poller_backend {
     const char *name;
     /* submit runs the operation at once when it can, and cancel finishes a
@@ -194,12 +202,17 @@ typedef struct cio_poller_backend {
      * r has left f's queues when cancel returns, so after cio_fd_abort the
      * backend no longer touches f. */
     void (*cancel)(cio_poller *p, cio_io_req *r);
-    /* Optional (NULL: not offered): read from f at once into memory lent
-     * only for the call, without a request: the count, 0 at end of stream,
-     * -EAGAIN if nothing is there, -EOPNOTSUPP if the backend cannot for
-     * f, or a negative errno. io_uring: from what f's multishot recv read
-     * ahead (uring_mshot.c). */
-    ssize_t (*try_recv)(cio_poller *p, cio_fd *f, void *buf, size_t len);
+    /* Optional (NULL: not offered), with loan_end: take what f's reads got
+     * ahead without copying it: memory of the backend's, in *l, that the
+     * caller reads (never writes) until it gives it back with loan_end.
+     * Returns the count, 0 at end of stream, -EAGAIN if nothing is there
+     * (a poll for input waits for it), -ENOBUFS if the caller must read
+     * into memory of its own this time, -EOPNOTSUPP if the backend cannot
+     * for f, or a negative errno. io_uring: the provided buffer a
+     * multishot recv filled (uring_mshot.c). */
+    ssize_t (*loan_recv)(cio_poller *p, cio_fd *f, cio_loan *l);
+    /* Give l back; nothing if p did not lend it (another loop's). */
+    void (*loan_end)(cio_poller *p, const cio_loan *l);
 } cio_poller_backend;
 
 struct cio_poller {

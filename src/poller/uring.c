@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
@@ -174,6 +175,8 @@ static int ur_open(cio_poller *p)
      * refuse a recv that sets it). */
     s->recv_poll_first = cio_uring_kernel_at_least(5, 19);
     cio_mshot_init(s);
+    static atomic_uint_fast64_t rings;  /* loans name their ring by this */
+    s->lender = atomic_fetch_add(&rings, 1) + 1;
     arm_wake(p);
     return 0;
 }
@@ -597,5 +600,6 @@ const cio_poller_backend cio_backend_uring = {
     .fd_remove = ur_fd_remove,
     .submit = ur_submit,
     .cancel = ur_cancel,
-    .try_recv = cio_mshot_try_recv,
+    .loan_recv = cio_mshot_loan,
+    .loan_end = cio_mshot_loan_end,
 };

@@ -40,7 +40,8 @@ typedef struct uring_state {
     char *bufs;                 /* the provided buffers */
     uint16_t *buf_next;         /* FIFO links of held buffers, by id */
     uint32_t *buf_len;          /* bytes received into each held buffer */
-    unsigned bufs_held;         /* out of the ring: in sockets' FIFOs */
+    unsigned bufs_held;         /* out of the ring: in FIFOs, or lent */
+    uint64_t lender;            /* this ring's id in its loans */
     cio_mshot *all;             /* every cio_mshot, live or orphaned */
     cio_mshot *ready;           /* those whose head request can be served */
 } uring_state;
@@ -72,7 +73,8 @@ int cio_mshot_on_cqe(cio_poller *p, cio_mshot *m, int32_t res, uint32_t flags);
 /* Serve the heads made servable outside the reaping; how many finished. */
 int cio_mshot_run_ready(cio_poller *p);
 void cio_mshot_fd_remove(uring_state *s, cio_fd *f);
-/* The backend's try_recv (poller.h). */
-ssize_t cio_mshot_try_recv(cio_poller *p, cio_fd *f, void *buf, size_t len);
+/* The backend's loan_recv and loan_end (poller.h). */
+ssize_t cio_mshot_loan(cio_poller *p, cio_fd *f, cio_loan *l);
+void cio_mshot_loan_end(cio_poller *p, const cio_loan *l);
 
 #endif

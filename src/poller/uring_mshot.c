@@ -30,10 +30,10 @@
  *   - fd_remove cancels the multishot; the cio_mshot outlives the cio_fd
  *     (orphaned) until the kernel's final CQE, and its buffers go back.
  *
- * try_recv (the backend's, poller.h) hands what was read ahead to a read
- * into memory lent only for the call: a stream's big reads go into the
- * thread's borrowed buffer as on epoll (stream_read.c), waiting with a
- * poll for input that the multishot answers.
+ * loan_recv (the backend's, poller.h) lends what was read ahead as it is:
+ * a stream reads its data straight out of the provided buffer, holds it
+ * until its next read (stream_read.c) and waits with a poll for input that
+ * the multishot answers; no copy, and no read buffer of the stream's own.
  *
  * CIO_URING_MSHOT=0 turns it off (every read a plain recv); it is off on
  * kernels before 6.0 (multishot recv) or when the buffer ring cannot be
@@ -344,8 +344,8 @@ void cio_mshot_start(uring_state *s, cio_io_req *r)
     }
     if (m->armed)
         return;                 /* its next CQE serves r */
-    /* A poll for input arms it too: the reader then takes the data with
-     * try_recv (a stream reading into a borrowed buffer). */
+    /* A poll for input arms it too: the reader then borrows the data with
+     * cio_mshot_loan (a stream reading without a buffer of its own). */
     bool own_op = r->op == CIO_OP_POLL || (r->op == CIO_OP_RECV && r->flags == 0);
     bool plain = !own_op || m->plain_next || buffers_low(s);
     if (plain) {                /* the multishot is off: nothing can overtake */
@@ -431,13 +431,15 @@ int cio_mshot_run_ready(cio_poller *p)
     return finished;
 }
 
-/* From the FIFO. With nothing there, -EAGAIN when the caller's poll for
+/* Lend the FIFO's head buffer (what is left of it) as it is: it leaves the
+ * FIFO but stays counted as held until cio_mshot_loan_end gives it back
+ * to the ring. With nothing there, -EAGAIN when the caller's poll for
  * input will arm the multishot (its first read: no system call, and the
  * recv goes into the ring behind the sends already queued, as a plain recv
- * would); a system call, as on epoll, when the poll will be a plain one
- * (the ring runs low): then nothing of the socket is in the kernel, so
- * nothing can overtake. */
-ssize_t cio_mshot_try_recv(cio_poller *p, cio_fd *f, void *buf, size_t len)
+ * would); -ENOBUFS when the poll will be a plain one (the ring runs low):
+ * then the caller reads into its own memory, as on epoll, and nothing of
+ * the socket is in the kernel to overtake that read. */
+ssize_t cio_mshot_loan(cio_poller *p, cio_fd *f, cio_loan *l)
 {
     uring_state *s = p->impl;
     if (s->mshot_mode < 0 || !(f->flags & CIO_FD_MSHOT))
@@ -445,14 +447,34 @@ ssize_t cio_mshot_try_recv(cio_poller *p, cio_fd *f, void *buf, size_t len)
     if (f->rq_head)
         return -EAGAIN;         /* another read is queued: after it */
     cio_mshot *m = f->mshot;
-    if (m && has_news(m)) {
-        cio_io_req r = { .op = CIO_OP_RECV, .io = { buf, len } };
-        return (ssize_t)serve(s, m, &r);
+    if (m && m->nbufs) {
+        uint16_t bid = m->head;
+        *l = (cio_loan){ .data = s->bufs + (size_t)bid * MSHOT_BUF + m->off,
+                         .len = s->buf_len[bid] - m->off,
+                         .lender = s->lender, .id = bid };
+        m->head = s->buf_next[bid];
+        if (m->head == NO_BUF)
+            m->tail = NO_BUF;
+        m->off = 0;
+        m->nbufs--;
+        return (ssize_t)l->len;
+    }
+    if (m && m->ended) {
+        m->ended = false;       /* said once; a later read asks the kernel */
+        return m->end_res;
     }
     if (!m || m->armed || (!m->plain_next && !buffers_low(s)))
         return -EAGAIN;
-    ssize_t n = recv(f->fd, buf, len, MSG_DONTWAIT);
-    return n < 0 ? -errno : n;
+    return -ENOBUFS;
+}
+
+void cio_mshot_loan_end(cio_poller *p, const cio_loan *l)
+{
+    uring_state *s = p->impl;
+    if (l->lender != s->lender)
+        return;                 /* another loop's ring, gone with it */
+    s->bufs_held--;
+    buf_give(s, (uint16_t)l->id);
 }
 
 void cio_mshot_fd_remove(uring_state *s, cio_fd *f)
