@@ -53,12 +53,13 @@ static void give_back(char *b)
  *
  * A backend that has the received bytes in memory of its own (io_uring:
  * the provided buffer its multishot recv filled) lends them: the stream's
- * buffer is then that memory, read where the kernel put it. The stream
- * never writes into a loan and never waits holding one: a read that needs
- * more first moves the unread bytes into a buffer of its own (keep_unread)
- * and gives the loan back, so the backend's buffers stay with the
- * connections that have data, not those that wait. A stream whose reads
- * are loaned holds no read buffer between messages. */
+ * buffer is then that memory, read where the kernel put it, until the
+ * stream's next read. The stream never writes into a loan and never waits
+ * for input holding one: a read that needs more first moves the unread
+ * bytes into a buffer of its own (keep_unread) and gives the loan back, so
+ * the backend's buffers stay with the connections that have data, not
+ * those that wait. A stream whose reads are loaned holds no read buffer
+ * between messages. */
 
 static void end_loan(cio_stream *st)
 {
