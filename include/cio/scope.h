@@ -21,12 +21,14 @@
 #pragma GCC visibility push(default)
 
 typedef struct cio_scope {
+    /* First: what every cancellation check reads (a task's root scope
+     * shares a cache line with the task's switch fields). */
+    bool _cancelled, _timed_out, _shielded, _active;
+    bool _delivered;            /* a blocking call failed because of it */
     struct cio_scope *_parent;
     cio_task *_task;
     int64_t _deadline;
     cio_timer_node _timer;
-    bool _cancelled, _timed_out, _shielded, _active;
-    bool _delivered;            /* a blocking call failed because of it */
 } cio_scope;
 
 /* Open a scope in the current task with an absolute deadline (CIO_NEVER for

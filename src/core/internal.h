@@ -39,24 +39,28 @@ typedef struct cio_done_hook {
 struct cio_group;
 
 struct cio_task {
+    /* What a switch, a wake and a cancellation check touch comes first:
+     * the struct is 64-byte aligned (task.c), so a task that runs again
+     * after its lines left the cache brings back one line for these. */
     void *sp;                       /* saved stack pointer while switched out */
     cio_loop *loop;
     cio_task *rq_next;              /* run queue link */
-    cio_task *all_prev, *all_next;  /* the loop's list of unfreed tasks */
-    cio_task_fn *fn;
-    void *arg;
-    void *result;
-    int status;
+    cio_waiter *wait;               /* the wait it is parked on */
+    cio_scope *scope;               /* innermost open cancel scope */
     uint8_t state;                  /* enum cio_task_state */
+    bool guarded;                   /* stack.guarded: no canary to check */
     bool joining;                   /* someone is in cio_task_join on it */
     bool free_when_done;            /* nobody holds the handle */
     bool must_free;                 /* finished; the loop frees it */
     bool retrieved;                 /* its status was seen (no report) */
     bool detached;                  /* spawned without a handle (not reported) */
     bool pending_at_close;          /* still running when the loop closed */
-    cio_waiter *wait;               /* the wait it is parked on */
-    cio_scope *scope;               /* innermost open cancel scope */
     cio_scope root;                 /* outermost scope: cio_task_cancel's */
+    cio_task *all_prev, *all_next;  /* the loop's list of unfreed tasks */
+    cio_task_fn *fn;
+    void *arg;
+    void *result;
+    int status;
     cio_done_hook *hooks;
     struct cio_group *group;
     cio_task *group_prev, *group_next;

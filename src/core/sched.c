@@ -45,7 +45,7 @@ static inline __attribute__((always_inline)) void
 switch_away(cio_loop *L, cio_task *self, bool debug)
 {
     /* Guarded stacks fault on overflow; the others are checked here. */
-    if (!self->stack.guarded && __builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
+    if (!self->guarded && __builtin_expect(!cio_stack_canary_ok(&self->stack), 0))
         cio_stack_overflow_abort(&self->stack, cio_task_name(self));
     int exiting = self->state == CIO_TASK_DONE;
     L->switches++;

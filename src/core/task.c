@@ -246,6 +246,7 @@ int cio_task_spawn_on(cio_loop *L, cio_task **out, cio_task_fn *fn, void *arg,
         return -ENOMEM;
     cio_stack st = t->stack;
     t->stack = st;
+    t->guarded = st.guarded;
     init_fields(t, L, fn, arg);
     set_name(t, opts ? opts->name : NULL);
     init_root_scope(t);

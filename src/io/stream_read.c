@@ -49,6 +49,19 @@ static void give_back(char *b)
         free(b);
 }
 
+/* A read without waiting (a borrowed or a loaned one) got n <= 0: at the
+ * end of stream (0) or an error, n; at -EAGAIN, wait for input and return
+ * -EAGAIN to try again (or the wait's error). */
+static ssize_t wait_after_nothing(cio_stream *st, ssize_t n)
+{
+    if (n == 0)
+        st->eof = true;
+    if (n != -EAGAIN)
+        return n;
+    int rc = st->t->ops->wait_readable(st->t);
+    return rc < 0 ? rc : -EAGAIN;
+}
+
 /* ---- loans -----------------------------------------------------------------
  *
  * A backend that has the received bytes in memory of its own (io_uring:
@@ -124,13 +137,9 @@ static ssize_t fill_loaned(cio_stream *st)
             st->cap = st->end = (size_t)n;
             return n;
         }
-        if (n == 0)
-            st->eof = true;
+        n = wait_after_nothing(st, n);
         if (n != -EAGAIN)
             return n;
-        int rc = st->t->ops->wait_readable(st->t);
-        if (rc < 0)
-            return rc;
     }
 }
 
@@ -167,13 +176,9 @@ static ssize_t fill_borrowed(cio_stream *st)
             return n;
         }
         give_back(b);
-        if (n == 0)
-            st->eof = true;
+        n = wait_after_nothing(st, n);
         if (n != -EAGAIN)
             return n;
-        int rc = st->t->ops->wait_readable(st->t);
-        if (rc < 0)
-            return rc;
     }
 }
 
