@@ -221,7 +221,8 @@ static void hold(uring_state *s, cio_mshot *m, uint16_t bid, uint32_t len)
     s->bufs_held++;
 }
 
-static void release_head(uring_state *s, cio_mshot *m)
+/* Take the head buffer out of the FIFO (still counted as held). */
+static uint16_t unlink_head(uring_state *s, cio_mshot *m)
 {
     uint16_t bid = m->head;
     m->head = s->buf_next[bid];
@@ -229,8 +230,13 @@ static void release_head(uring_state *s, cio_mshot *m)
         m->tail = NO_BUF;
     m->off = 0;
     m->nbufs--;
+    return bid;
+}
+
+static void release_head(uring_state *s, cio_mshot *m)
+{
     s->bufs_held--;
-    buf_give(s, bid);
+    buf_give(s, unlink_head(s, m));
 }
 
 /* Copy up to len bytes out of the FIFO into buf; consume them unless peek. */
@@ -452,11 +458,7 @@ ssize_t cio_mshot_loan(cio_poller *p, cio_fd *f, cio_loan *l)
         *l = (cio_loan){ .data = s->bufs + (size_t)bid * MSHOT_BUF + m->off,
                          .len = s->buf_len[bid] - m->off,
                          .lender = s->lender, .id = bid };
-        m->head = s->buf_next[bid];
-        if (m->head == NO_BUF)
-            m->tail = NO_BUF;
-        m->off = 0;
-        m->nbufs--;
+        unlink_head(s, m);
         return (ssize_t)l->len;
     }
     if (m && m->ended) {
