@@ -293,6 +293,8 @@ static int waiters_main(void *arg)
     }
     cr_assert_eq(cio_sleep(CIO_MS), 0);
     cr_assert_eq(bufs_out(), 0, "a waiting reader holds a loan");
+    for (int i = 0; on_uring() && i < WAITERS; i++)
+        cr_assert(!st[i]->lent, "a few bytes took a spare buffer");
     for (int i = 0; i < WAITERS; i++)
         put(peer[i], "def\n");
     for (int i = 0; i < WAITERS; i++) {
@@ -308,4 +310,37 @@ Test(stream_mshot, readers_waiting_for_more_hold_no_loan)
 {
     cr_assert_eq(setenv("CIO_URING_MSHOT_BUFS", "16", 1), 0);
     cr_assert_eq(run_virtual(waiters_main, NULL), 0);
+}
+
+/* A message longer than a loan: its first part moves into one of the
+ * thread's spare buffers (no malloc per message), the rest is read behind
+ * it, and the bytes come out whole and in order. */
+#define LONG_MSG 10000
+
+static int long_main(void *arg)
+{
+    (void)arg;
+    int peer;
+    cio_stream *st = stream_and_fd(&peer, NULL, false);
+    static char out[LONG_MSG];
+    for (size_t i = 0; i < LONG_MSG; i++)
+        out[i] = (char)('a' + i % 23);
+    cr_assert_eq(send(peer, out, LONG_MSG, MSG_DONTWAIT), LONG_MSG);
+    const char *view;
+    size_t len;
+    cr_assert_eq(cio_stream_peek(st, LONG_MSG, &view, &len), 0);
+    cr_assert_eq(len, LONG_MSG);
+    cr_assert_eq(memcmp(view, out, LONG_MSG), 0);
+    if (on_uring())
+        cr_assert(st->lent && !st->loaned, "kept in a spare buffer");
+    cr_assert_eq(cio_stream_consume(st, len), 0);
+    cr_assert_eq(cio_stream_close(st), 0);
+    close(peer);
+    cr_assert_eq(bufs_out(), 0);
+    return 0;
+}
+
+Test(stream_mshot, a_message_longer_than_a_loan_is_kept_in_a_spare_buffer)
+{
+    cr_assert_eq(run_virtual(long_main, NULL), 0);
 }

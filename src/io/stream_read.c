@@ -22,7 +22,7 @@
  * answer it then share a buffer or two, which stay in cache, instead of
  * touching a thousand; and one that waits holds none. A buffer that must
  * grow becomes the stream's own. After a small read the stream goes back to
- * a buffer of its own (BULK_READ below). */
+ * a buffer of its own (BULK_READ). */
 #define LENT_CAP (16u * 1024u)  /* streams with a first buffer up to this */
 #define SPARE_MAX 8
 
@@ -48,6 +48,12 @@ static void give_back(char *b)
     else
         free(b);
 }
+
+/* Reads at least this big go to a borrowed buffer: there the buffer's
+ * pages are what a thousand connections would each keep in cache. Smaller
+ * ones touch a line or two of the stream's own, and waiting for the read
+ * in the loop (which runs many in a row) measured cheaper for them. */
+#define BULK_READ 1024
 
 /* A read without waiting (a borrowed or a loaned one) got n <= 0: at the
  * end of stream (0) or an error, n; at -EAGAIN, wait for input and return
@@ -95,8 +101,11 @@ void cio_stream_drop_buffer(cio_stream *st)
     st->start = st->end = st->cap = 0;
 }
 
-/* A loan's unread bytes into a buffer of the stream's own (none if there
- * are none), and the loan back. */
+/* A loan's unread bytes into a buffer the stream keeps (none if there are
+ * none), and the loan back. Big ones (the start of a message longer than
+ * a loan) go into one of the thread's spares, as a big borrowed read
+ * does: no malloc and free per message; a few bytes (a partial line, a
+ * slow peer) into a small buffer of the stream's own. */
 static int keep_unread(cio_stream *st)
 {
     size_t have = cio_stream_avail(st);
@@ -104,13 +113,15 @@ static int keep_unread(cio_stream *st)
         cio_stream_drop_buffer(st);
         return 0;
     }
-    size_t cap = st->first_cap > have ? st->first_cap : have;
-    char *own = malloc(cap);
-    if (!own)
+    bool spare_fits = st->first_cap <= LENT_CAP && have >= BULK_READ && have <= LENT_CAP;
+    size_t cap = spare_fits ? LENT_CAP : have > st->first_cap ? have : st->first_cap;
+    char *keep = spare_fits ? borrow() : malloc(cap);
+    if (!keep)
         return -ENOMEM;
-    memcpy(own, st->buf + st->start, have);
+    memcpy(keep, st->buf + st->start, have);
     end_loan(st);
-    st->buf = own;
+    st->buf = keep;
+    st->lent = spare_fits;
     st->cap = cap;
     st->start = 0;
     st->end = have;
@@ -142,12 +153,6 @@ static ssize_t fill_loaned(cio_stream *st)
             return n;
     }
 }
-
-/* Reads at least this big go to a borrowed buffer: there the buffer's
- * pages are what a thousand connections would each keep in cache. Smaller
- * ones touch a line or two of the stream's own, and waiting for the read
- * in the loop (which runs many in a row) measured cheaper for them. */
-#define BULK_READ 1024
 
 /* Read into a borrowed buffer next? Only when nothing is unread, the
  * transport can, and the last read was big or there is no buffer yet. */
